@@ -1,0 +1,46 @@
+"""The `build.py` command line. Each subcommand is a thin call into the package."""
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import BuildError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="build.py", description="staticml: build and serve a static ML site.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    b = sub.add_parser("build", help="write the static site into dist/",
+                       description="Write the static site (Pyodide core, staticml wheel, worker, service worker, "
+                                   "host headers) into a folder any static host can serve.")
+    b.add_argument("--out", type=Path, default=None, help="output folder (default: dist/ next to build.py)")
+    b.add_argument("--static", type=Path, default=None, metavar="DIR",
+                   help="copy the files of DIR into the site root as they are")
+    b.add_argument("--cross-origin-isolated", action="store_true",
+                   help="send COOP/COEP headers (needed for multi-threaded WebAssembly)")
+
+    s = sub.add_parser("serve", help="serve dist/ on http://127.0.0.1:PORT with the hosts' headers",
+                       description="Serve a built site locally with the same headers as _headers/vercel.json.")
+    s.add_argument("--dir", type=Path, default=None, help="folder to serve (default: dist/)")
+    s.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    return p
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            from .site import REPO, BuildOptions, build
+
+            build(BuildOptions(out=args.out or REPO / "dist", static_dir=args.static,
+                               cross_origin_isolated=args.cross_origin_isolated))
+        elif args.command == "serve":
+            from .serve import serve
+            from .site import REPO
+
+            serve(args.dir or REPO / "dist", args.port, args.host)
+    except BuildError as e:
+        print(f"build.py {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0

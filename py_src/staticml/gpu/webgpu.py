@@ -1,0 +1,77 @@
+"""WebGPU device backend for Pyodide: Python decides, the JS glue (`staticml_glue`) executes.
+
+Only ints, strings and typed arrays cross the FFI. Typed arrays are made on the JS side
+(`Uint8Array.new(n)` then `.assign(python_buffer)`), so no PyProxy is ever handed to JS.
+"""
+import json
+from array import array
+
+from ..env import IN_PYODIDE
+from . import usage
+
+if IN_PYODIDE:  # the one browser-only import of this module
+    import js
+    import staticml_glue as glue  # registered by site/worker.js
+
+
+def _u8(data) -> "js.Uint8Array":
+    view = memoryview(data).cast("B")
+    out = js.Uint8Array.new(view.nbytes)
+    out.assign(view)
+    return out
+
+
+def _i32(values) -> "js.Int32Array":
+    arr = array("i", values)
+    out = js.Int32Array.new(len(arr))
+    out.assign(arr)
+    return out
+
+
+class WebGPUDevice:
+    """One adapter + device. Pipelines are cached by kernel key, created once (async)."""
+
+    backend = "webgpu"
+
+    def __init__(self, info: dict):
+        self.info = info
+        self._pipelines: dict[str, int] = {}
+
+    @classmethod
+    async def request(cls, power_preference: str = "high-performance") -> "WebGPUDevice":
+        if not IN_PYODIDE:
+            raise RuntimeError("the WebGPU backend runs inside Pyodide in a browser; natively use the numpy references")
+        return cls(json.loads(await glue.requestDevice(power_preference)))
+
+    @property
+    def is_software(self) -> bool:
+        """SwiftShader and other fallback adapters: correct, but a CPU emulation."""
+        return bool(self.info.get("isFallbackAdapter")) or self.info.get("architecture") == "swiftshader"
+
+    async def pipeline(self, key: str, wgsl: str, entry_point: str) -> int:
+        if key not in self._pipelines:
+            self._pipelines[key] = await glue.createPipeline(key, wgsl, entry_point)
+        return self._pipelines[key]
+
+    def buffer(self, nbytes: int, usage_bits: int = usage.STORAGE_RW) -> int:
+        return glue.createBuffer(nbytes, usage_bits)
+
+    def write(self, buffer_id: int, data, offset: int = 0) -> None:
+        glue.writeBuffer(buffer_id, offset, _u8(data))
+
+    def bind_group(self, pipeline_id: int, bindings: list[tuple[int, int, int, int]]) -> int:
+        """bindings: (binding, buffer_id, byte_offset, byte_size or 0 for the whole buffer)."""
+        return glue.createBindGroup(pipeline_id, _i32([v for b in bindings for v in b]))
+
+    def run(self, dispatches: list[tuple[int, int, int, int, int]]) -> None:
+        """One FFI call and one queue.submit for (pipeline, bind_group, x, y, z) records."""
+        glue.runPlan(_i32([v for d in dispatches for v in d]))
+
+    async def read(self, buffer_id: int, nbytes: int, offset: int = 0) -> bytes:
+        return (await glue.readBuffer(buffer_id, offset, nbytes)).to_bytes()
+
+    def release(self, object_id: int) -> None:
+        glue.release(object_id)
+
+    def live_objects(self) -> int:
+        return glue.liveObjects()

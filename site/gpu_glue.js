@@ -1,0 +1,144 @@
+// Thin GPU glue. Python (in Pyodide) decides everything; this module only owns GPU objects in an
+// int-indexed table and replays plans. Only numbers, strings and typed arrays cross the FFI, so no
+// PyProxy is ever created here. Registered in Pyodide as the module `staticml_glue` by worker.js.
+
+const table = [null];          // id -> GPU object; id 0 means "none"
+const freeIds = [];
+let adapter = null;
+let device = null;
+let lostReason = null;
+
+function put(obj) {
+  const id = freeIds.length ? freeIds.pop() : table.length;
+  table[id] = obj;
+  return id;
+}
+
+function get(id) {
+  const obj = table[id];
+  if (obj === undefined || obj === null) throw new Error(`staticml glue: no GPU object with id ${id}`);
+  return obj;
+}
+
+function needDevice() {
+  if (lostReason) throw new Error(`the WebGPU device was lost (${lostReason}); reload the page`);
+  if (!device) throw new Error("staticml glue: requestDevice() has not run");
+  return device;
+}
+
+// Resolves to a JSON string describing the adapter and device; rejects with an Error that says
+// what is missing when the browser has no usable WebGPU.
+export async function requestDevice(powerPreference) {
+  const gpu = self.navigator && self.navigator.gpu;
+  if (!gpu) {
+    throw new Error("WebGPU is not available in this browser (navigator.gpu is missing). " +
+      "Use a browser with WebGPU enabled (Chrome or Edge 113+, or Chromium with --enable-unsafe-webgpu on Linux).");
+  }
+  adapter = await gpu.requestAdapter({ powerPreference: powerPreference || "high-performance" });
+  if (!adapter) {
+    throw new Error("WebGPU is present but no GPU adapter was granted (requestAdapter() returned null). " +
+      "The GPU may be blocklisted or disabled; check chrome://gpu.");
+  }
+  const features = [...adapter.features].sort();
+  const limits = {};
+  for (const key of ["maxStorageBufferBindingSize", "maxBufferSize", "maxComputeInvocationsPerWorkgroup",
+    "maxComputeWorkgroupSizeX", "maxComputeWorkgroupSizeY", "maxComputeWorkgroupStorageSize",
+    "maxComputeWorkgroupsPerDimension", "maxStorageBuffersPerShaderStage", "minStorageBufferOffsetAlignment",
+    "minUniformBufferOffsetAlignment"]) {
+    limits[key] = adapter.limits[key];
+  }
+  // Ask for the adapter's own storage limits: the defaults (128 MiB bindings) are too small for models.
+  device = await adapter.requestDevice({
+    requiredFeatures: features.filter((f) => ["shader-f16", "timestamp-query", "subgroups"].includes(f)),
+    requiredLimits: {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+    },
+  });
+  device.lost.then((info) => { lostReason = `${info.reason}: ${info.message}`; });
+  const info = adapter.info || {};
+  return JSON.stringify({
+    vendor: info.vendor || "", architecture: info.architecture || "", device: info.device || "",
+    description: info.description || "", isFallbackAdapter: Boolean(adapter.isFallbackAdapter || info.isFallbackAdapter),
+    features: [...device.features].sort(), limits,
+  });
+}
+
+export function createBuffer(nbytes, usage) {
+  // WebGPU wants sizes in multiples of 4; callers work in elements, so round up here once.
+  return put(needDevice().createBuffer({ size: Math.max(4, Math.ceil(nbytes / 4) * 4), usage }));
+}
+
+export function writeBuffer(id, offset, bytes) {
+  needDevice().queue.writeBuffer(get(id), offset, bytes);
+}
+
+// Compiles one kernel; rejects with the WGSL compiler's messages (line:col) if it does not compile.
+export async function createPipeline(key, wgsl, entryPoint) {
+  const dev = needDevice();
+  const module = dev.createShaderModule({ label: key, code: wgsl });
+  const compiled = await module.getCompilationInfo();
+  const errors = compiled.messages.filter((m) => m.type === "error");
+  if (errors.length) {
+    throw new Error(`WGSL kernel ${key} does not compile:\n` +
+      errors.map((m) => `  ${m.lineNum}:${m.linePos} ${m.message}`).join("\n"));
+  }
+  const pipeline = await dev.createComputePipelineAsync({ label: key, layout: "auto", compute: { module, entryPoint } });
+  return put(pipeline);
+}
+
+// entries: Int32Array of [binding, bufferId, offset, size] quadruples (size 0 = whole buffer).
+export function createBindGroup(pipelineId, entries) {
+  const pipeline = get(pipelineId);
+  const list = [];
+  for (let i = 0; i < entries.length; i += 4) {
+    const resource = { buffer: get(entries[i + 1]), offset: entries[i + 2] };
+    if (entries[i + 3] > 0) resource.size = entries[i + 3];
+    list.push({ binding: entries[i], resource });
+  }
+  return put(needDevice().createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: list }));
+}
+
+// Replays a plan: ops is an Int32Array of [pipelineId, bindGroupId, x, y, z] records, all recorded
+// into one compute pass and submitted once.
+export function runPlan(ops) {
+  const dev = needDevice();
+  const encoder = dev.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  for (let i = 0; i < ops.length; i += 5) {
+    pass.setPipeline(table[ops[i]]);
+    pass.setBindGroup(0, table[ops[i + 1]]);
+    pass.dispatchWorkgroups(ops[i + 2], ops[i + 3], ops[i + 4]);
+  }
+  pass.end();
+  dev.queue.submit([encoder.finish()]);
+}
+
+// Copies nbytes at offset of a storage buffer to a fresh Uint8Array (through a staging buffer).
+export async function readBuffer(id, offset, nbytes) {
+  const dev = needDevice();
+  const size = Math.ceil(nbytes / 4) * 4;
+  const staging = dev.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = dev.createCommandEncoder();
+  encoder.copyBufferToBuffer(get(id), offset, staging, 0, size);
+  dev.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = new Uint8Array(staging.getMappedRange().slice(0, nbytes));
+  staging.destroy();
+  return out;
+}
+
+export function release(id) {
+  const obj = get(id);
+  if (typeof obj.destroy === "function") obj.destroy();
+  table[id] = null;
+  freeIds.push(id);
+}
+
+// Number of live GPU objects in the table (leak tests compare it before and after).
+export function liveObjects() {
+  return table.length - 1 - freeIds.length;
+}

@@ -1,0 +1,56 @@
+// The module Web Worker that hosts Pyodide. The page only renders; everything else happens here.
+// Protocol (closed list of message kinds):
+//   page -> worker: {kind: "boot", config} | {kind: "call", id, method, args}
+//   worker -> page: {kind: "status", text} | {kind: "ready", info} | {kind: "failed", message}
+//                   | {kind: "reply", id, ok, value | message}
+import * as glue from "./gpu_glue.js";
+
+let entry = null;         // PyProxy of staticml.worker_entry, owned by this worker for its lifetime
+const timings = {};
+const t0 = performance.now();
+const mark = (name) => { timings[name] = Math.round(performance.now() - t0); };
+const status = (text) => self.postMessage({ kind: "status", text });
+
+// Python methods the page may call; each takes and returns a JSON string.
+const METHODS = new Set(["selftest", "info"]);
+
+async function boot(config) {
+  status("loading Pyodide…");
+  const { loadPyodide } = await import(config.pyodideIndex + "pyodide.mjs");
+  const pyodide = await loadPyodide({ indexURL: config.pyodideIndex, lockFileURL: config.lockfile, fullStdLib: false });
+  mark("pyodide_ms");
+  status("loading staticml…");
+  const errors = [];
+  await pyodide.loadPackage(config.packages, { messageCallback: () => {}, errorCallback: (m) => errors.push(m) });
+  if (errors.length) throw new Error("could not load the staticml wheel: " + errors.join("; "));
+  mark("packages_ms");
+  pyodide.registerJsModule("staticml_glue", glue);
+  entry = pyodide.pyimport("staticml.worker_entry");
+  status("requesting a WebGPU device…");
+  const info = JSON.parse(await entry.boot(JSON.stringify(config.options || {})));
+  mark("device_ms");
+  info.timings = { ...timings, ...(info.timings || {}) };
+  return info;
+}
+
+self.onmessage = async (event) => {
+  const msg = event.data;
+  if (msg.kind === "boot") {
+    try {
+      self.postMessage({ kind: "ready", info: await boot(msg.config) });
+    } catch (err) {
+      self.postMessage({ kind: "failed", message: String(err && err.message ? err.message : err) });
+    }
+  } else if (msg.kind === "call") {
+    try {
+      if (!entry) throw new Error("staticml is not booted");
+      if (!METHODS.has(msg.method)) throw new Error(`unknown method ${msg.method}`);
+      const value = JSON.parse(await entry[msg.method](JSON.stringify(msg.args || {})));
+      self.postMessage({ kind: "reply", id: msg.id, ok: true, value });
+    } catch (err) {
+      self.postMessage({ kind: "reply", id: msg.id, ok: false, message: String(err && err.message ? err.message : err) });
+    }
+  } else {
+    self.postMessage({ kind: "failed", message: `worker got an unknown message kind ${msg.kind}` });
+  }
+};
