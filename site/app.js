@@ -61,6 +61,12 @@ window.staticml = {
   ready,
   info: () => (info ? structuredClone(info) : null),
   selftest: () => call("selftest", {}),
+  // Every URL the page and its worker fetched so far (Resource Timing): what this site downloaded.
+  requests: async () => [
+    location.href,
+    ...performance.getEntriesByType("resource").map((e) => e.name),
+    ...(await call("requests", {})),
+  ],
 };
 
 $("selftest").addEventListener("click", async () => {

@@ -41,6 +41,10 @@ self.onmessage = async (event) => {
     } catch (err) {
       self.postMessage({ kind: "failed", message: String(err && err.message ? err.message : err) });
     }
+  } else if (msg.kind === "call" && msg.method === "requests") {
+    // Every URL this worker fetched (Resource Timing), so the page can prove nothing left the origin.
+    const value = performance.getEntriesByType("resource").map((e) => e.name);
+    self.postMessage({ kind: "reply", id: msg.id, ok: true, value });
   } else if (msg.kind === "call") {
     try {
       if (!entry) throw new Error("staticml is not booted");
