@@ -143,3 +143,80 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
   }
 }
+
+// ---- The direct variant, for CPU-emulated adapters (SwiftShader) ----
+// On a CPU "workgroup memory" is ordinary memory behind the same caches, and every barrier is a
+// coroutine switch per invocation, so staging tiles costs more than it saves. Here each invocation
+// reads its 4 rows of x and 4 weight rows straight from storage, 4 k at a time, and does 64
+// multiply-adds per 4 k (a packed q8 word is exactly 4 k; a q4 word half-used per step).
+fn x4(base: u32, m: u32, k: u32) -> vec4<f32> {
+  if (m >= u.M) { return vec4<f32>(0.0); }
+  let i = base + m * u.K + k;
+  if (k + 3u < u.K) { return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]); }
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) { if (k + j < u.K) { v[j] = x[i + j]; } }
+  return v;
+}
+
+fn w4(wb: u32, n: u32, k: u32) -> vec4<f32> {
+  if (n >= u.N) { return vec4<f32>(0.0); }
+  if (W_KIND == 0u || W_KIND == 4u) {
+    var v = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j++) {
+      if (k + j < u.K) {
+        let i = select(wb + (k + j) * u.row_words + n, wb + n * u.row_words + k + j, W_KIND == 0u);
+        v[j] = bitcast<f32>(w[i]);
+      }
+    }
+    return v;
+  }
+  let row = wb + n * u.row_words;
+  if (W_KIND == 1u) {  // two words of f16 pairs; rows are padded to whole words
+    let lo = unpack_f16_pair(w[row + k / 2u]);
+    var hi = vec2<f32>(0.0);
+    if (k + 2u < u.K) { hi = unpack_f16_pair(w[row + k / 2u + 1u]); }
+    return vec4<f32>(lo, hi);
+  }
+  if (W_KIND == 2u) {  // one word = 4 int8 along k
+    let word = bitcast<i32>(w[row + k / 4u]);
+    return vec4<f32>(f32(extractBits(word, 0u, 8u)), f32(extractBits(word, 8u, 8u)),
+                     f32(extractBits(word, 16u, 8u)), f32(extractBits(word, 24u, 8u))) * scales[n];
+  }
+  // q4: half a word = 4 nibbles along k, one scale per 32 k
+  let word = w[row + k / 8u] >> (4u * (k % 8u));
+  let q = vec4<f32>(f32(word & 15u), f32((word >> 4u) & 15u), f32((word >> 8u) & 15u), f32((word >> 12u) & 15u));
+  return (q - 8.0) * scales[n * u.n_groups + k / 32u];
+}
+
+@compute @workgroup_size(8, 8)
+fn main_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let m0 = wid.y * 32u + lid.y * 4u;
+  let n0 = wid.x * 32u + lid.x * 4u;
+  let xb = wid.z * u.x_batch;
+  let wb = wid.z * u.w_batch;
+  var acc: array<vec4<f32>, 4>;  // acc[i][j]: row m0 + i, column n0 + j
+  for (var k = 0u; k < u.K; k += 4u) {
+    let b0 = w4(wb, n0, k);
+    let b1 = w4(wb, n0 + 1u, k);
+    let b2 = w4(wb, n0 + 2u, k);
+    let b3 = w4(wb, n0 + 3u, k);
+    for (var i = 0u; i < 4u; i++) {
+      let a = x4(xb, m0 + i, k);
+      acc[i] += vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+    }
+  }
+  let ob = wid.z * u.out_batch;
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= u.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + j;
+      if (n >= u.N) { break; }
+      var v = acc[i][j];
+      if (u.has_bias != 0u) { v += bias[n]; }
+      v = activate(v);
+      if (u.has_res != 0u) { v += res[ob + m * u.N + n]; }
+      out[ob + m * u.N + n] = v;
+    }
+  }
+}

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.driver_timeout(300)  # pipeline compiles on SwiftShader
 
 
 @run_in_pyodide(packages=["staticml"])
-async def _run_cases(selenium, cases: list) -> list:
-    """Build, compile and run each case on one shared WebGPU backend; return each output's bytes."""
+async def _run_cases(selenium, cases: list, software: bool = None) -> list:
+    """Build, compile and run each case on one shared WebGPU backend; return each output's bytes.
+    software: force the linear kernel variant (None = what the adapter picks)."""
     from staticml.runtime import opcases
     from staticml.runtime.webgpu_backend import WebGPUBackend
 
@@ -29,6 +30,7 @@ async def _run_cases(selenium, cases: list) -> list:
     if not hasattr(builtins, "_staticml_test_backend"):  # one device per page: pipelines stay cached
         builtins._staticml_test_backend = await WebGPUBackend.request()
     be = builtins._staticml_test_backend
+    be.software = be.device.is_software if software is None else software
     outs = []
     for case in cases:
         plan, inputs = opcases.build(be, case)
@@ -69,8 +71,8 @@ class Cases:
         self.add(f"linear_{wdtype}_{act}_{M}x{K}x{N}", "linear", args, data, {"act": act}, {"K": K, "scale": 1.0})
 
 
-def _check_all(selenium, cases: Cases):
-    outs = _run_cases(selenium, cases.items)
+def _check_all(selenium, cases: Cases, software: bool = None):
+    outs = _run_cases(selenium, cases.items, software)
     np_be = NumpyBackend()
     failures = []
     for case, got_bytes in zip(cases.items, outs):
@@ -84,7 +86,9 @@ def _check_all(selenium, cases: Cases):
     assert not failures, "\n".join(failures)
 
 
-def test_linear_all_weight_dtypes_and_epilogues(selenium_gpu):
+@pytest.mark.parametrize("variant", ["direct", "tiled"])
+def test_linear_all_weight_dtypes_and_epilogues(selenium_gpu, variant):
+    """Both kernel variants on this adapter (real GPUs run "tiled", CPU-emulated ones "direct")."""
     c = Cases(1)
     shapes = [(1, 1, 1), (3, 17, 127), (17, 127, 3), (1, 384, 1536), (17, 1536, 384), (127, 3, 17), (3, 384, 17)]
     for wdtype in quant.DTYPES:
@@ -94,17 +98,18 @@ def test_linear_all_weight_dtypes_and_epilogues(selenium_gpu):
     for act in ("gelu_erf", "gelu_tanh", "silu", "relu"):
         c.linear(17, 127, 127, "f32", act, bias=True, residual=True)
     c.linear(3, 384, 17, "q8", "none", residual=True)
-    _check_all(selenium_gpu, c)
+    _check_all(selenium_gpu, c, software=variant == "direct")
 
 
-def test_batched_matmul(selenium_gpu):
+@pytest.mark.parametrize("variant", ["direct", "tiled"])
+def test_batched_matmul(selenium_gpu, variant):
     c = Cases(2)
     for B, M, K, N in [(1, 1, 1, 1), (3, 17, 127, 3), (2, 127, 17, 65), (1, 3, 384, 17)]:
         for tb in (False, True):
             bshape = [B, N, K] if tb else [B, K, N]
             c.add(f"matmul_{B}x{M}x{K}x{N}_t{int(tb)}", "matmul", {"a": {"input": [B, M, K]}, "b": {"input": bshape}},
                   {"a": c.f32((B, M, K)), "b": c.f32(bshape)}, {"transpose_b": tb}, {"K": K})
-    _check_all(selenium_gpu, c)
+    _check_all(selenium_gpu, c, software=variant == "direct")
 
 
 def test_elementwise_norms_softmax_pooling_argmax(selenium_gpu):

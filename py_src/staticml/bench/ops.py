@@ -100,7 +100,7 @@ def table(r: dict) -> str:
         if "kernel" in row:
             lines.append(f"  {row['kernel']:<30}{row['size']:>5}^3 {row['ms']:>9} ms {row['gflops']:>8} GFLOP/s")
         else:
-            lines.append(f"  linear vs naive: {row['speedup_linear_vs_naive']}x (target >= 3x)")
+            lines.append(f"  best linear ({row['best']}) vs naive: {row['speedup_linear_vs_naive']}x (target >= 3x)")
     return "\n".join(lines)
 
 

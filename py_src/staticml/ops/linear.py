@@ -38,13 +38,27 @@ class LinearUniforms(Uniforms):
     has_res: "u32"     # ~3 s to compile each variant, a uniform branch per output costs nothing
 
 
+DIRECT_TILE = 32  # main_direct: 8x8 invocations x 4x4 outputs, no workgroup memory
+
+
 def f16_native(features) -> bool:
     return "shader-f16" in (features or ())
 
 
-def kernel_key(w_kind: str, native_f16: bool = False) -> str:
+def variant(software: bool) -> str:
+    """"direct" on CPU-emulated adapters (SwiftShader: workgroup memory and barriers only cost there),
+    "tiled" (64x64 shared-memory tiles) on real GPUs."""
+    return "direct" if software else "tiled"
+
+
+def kernel_key(w_kind: str, native_f16: bool = False, software: bool = False) -> str:
     kind = w_kind + ("native" if native_f16 and w_kind == "f16" else "")
-    return f"linear_{kind}_{TM}x{TN}x{TK}"
+    shape = "direct32x32" if software else f"{TM}x{TN}x{TK}"
+    return f"linear_{kind}_{shape}"
+
+
+def entry(software: bool) -> str:
+    return "main_direct" if software else "main"
 
 
 def source(w_kind: str, native_f16: bool = False) -> str:
@@ -54,7 +68,9 @@ def source(w_kind: str, native_f16: bool = False) -> str:
     return head + LinearUniforms.wgsl_struct() + f"const W_KIND: u32 = {W_KINDS[w_kind]}u;\n" + load_wgsl("linear")
 
 
-def workgroups(M: int, N: int, batch: int = 1) -> tuple[int, int, int]:
+def workgroups(M: int, N: int, batch: int = 1, software: bool = False) -> tuple[int, int, int]:
+    if software:
+        return ceil_div(N, DIRECT_TILE), ceil_div(M, DIRECT_TILE), batch
     return ceil_div(N, TN), ceil_div(M, TM), batch
 
 
@@ -62,7 +78,7 @@ def _opt(t):
     return DUMMY if t is None else t
 
 
-def encode_linear(node, features=()) -> list:
+def encode_linear(node, features=(), software=False) -> list:
     x, w, bias, res = (node.inputs[k] for k in ("x", "w", "bias", "residual"))
     act = node.params["act"]
     M = x.numel // w.K
@@ -72,12 +88,12 @@ def encode_linear(node, features=()) -> list:
     u = LinearUniforms(M=M, K=w.K, N=w.N, row_words=quant.row_words(w.dtype, w.K),
                        n_groups=quant.groups(w.K), x_batch=0, w_batch=0, out_batch=0,
                        act=ACTS[act], has_bias=int(bias is not None), has_res=int(res is not None))
-    return [Dispatch(kernel_key(w.dtype, native), source(w.dtype, native), "main", u.pack(),
+    return [Dispatch(kernel_key(w.dtype, native, software), source(w.dtype, native), entry(software), u.pack(),
                      [x, w.words, _opt(w.scales), _opt(bias), _opt(res), node.out],
-                     workgroups(M, w.N))]
+                     workgroups(M, w.N, 1, software))]
 
 
-def encode_matmul(node, features=()) -> list:
+def encode_matmul(node, features=(), software=False) -> list:
     a, b = node.inputs["a"], node.inputs["b"]
     tb = node.params["transpose_b"]
     batch = a.shape[0] if a.ndim == 3 else 1
@@ -86,8 +102,8 @@ def encode_matmul(node, features=()) -> list:
     kind = "f32" if tb else "f32_kn"  # [N, K] is the weight layout; [K, N] the plain one
     u = LinearUniforms(M=M, K=K, N=N, row_words=K if tb else N, n_groups=0,
                        x_batch=M * K, w_batch=K * N, out_batch=M * N, act=0, has_bias=0, has_res=0)
-    return [Dispatch(kernel_key(kind), source(kind), "main", u.pack(),
-                     [a, b, DUMMY, DUMMY, DUMMY, node.out], workgroups(M, N, batch))]
+    return [Dispatch(kernel_key(kind, False, software), source(kind), entry(software), u.pack(),
+                     [a, b, DUMMY, DUMMY, DUMMY, node.out], workgroups(M, N, batch, software))]
 
 
 def _erf(x):

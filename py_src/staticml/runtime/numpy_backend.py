@@ -8,6 +8,8 @@ Same API as the WebGPU backend, so model code runs unchanged on both and the two
     prog = await be.compile(plan)                    # (or be.compile_sync natively)
     outs = await prog.run({"x": x_bytes_or_array})  # {"y": bytes}; prog.run_arrays gives numpy arrays
 """
+import weakref
+
 import numpy as np
 
 from .. import quant
@@ -36,7 +38,7 @@ class NumpyBackend:
     name = "numpy"
 
     def __init__(self):
-        self._dense = {}  # id(Weight) -> dequantized float32 [N, K], made once
+        self._dense = weakref.WeakKeyDictionary()  # Weight -> dequantized float32 [N, K], made once
 
     # ---- weights and constants (identical signatures on every backend) ----
     def constant(self, name: str, shape, dtype: str = "f32", data=None) -> Tensor:
@@ -71,10 +73,10 @@ class NumpyBackend:
         return self.compile_sync(plan)
 
     def dense(self, w: Weight) -> np.ndarray:
-        if id(w) not in self._dense:
+        if w not in self._dense:
             s = w.scales.storage.handle if w.scales is not None else None
-            self._dense[id(w)] = quant.unpack(w.words.storage.handle, s, w.dtype, w.N, w.K)
-        return self._dense[id(w)]
+            self._dense[w] = quant.unpack(w.words.storage.handle, s, w.dtype, w.N, w.K)
+        return self._dense[w]
 
 
 def view(store: dict, t: Tensor) -> np.ndarray:

@@ -55,6 +55,8 @@ class WebGPUBackend:
     def __init__(self, device):
         self.device = device                     # gpu.webgpu.WebGPUDevice
         self.features = tuple(device.info.get("features", ()))
+        # kernel variants follow the adapter (linear.variant); tests flip it to exercise both on one adapter
+        self.software = device.is_software
         self.pool = BufferPool(device)
         self.dummy = device.buffer(16, usage.STORAGE_RW)  # bound where an optional input is absent
         self._weights: list[int] = []
@@ -120,7 +122,9 @@ class GPUProgram:
     async def build(self) -> None:
         be, dev = self.backend, self.backend.device
         for node in self.plan.nodes:
-            for d in ENCODERS[node.op](node, be.features):
+            encode = ENCODERS[node.op]
+            extra = {"software": be.software} if node.op in ("linear", "matmul") else {}
+            for d in encode(node, be.features, **extra):
                 self.dispatches.append((node.index, d))
         self._allocate()
         # every missing pipeline is compiled concurrently, ahead of the first run
