@@ -1,0 +1,35 @@
+"""Character classes as the Rust `tokenizers` library sees them, from the generated `unicode_tables`.
+
+Each class is a bisect over inclusive ranges, memoised per character: tokenizing touches few distinct
+characters, so the dict makes the lookups as cheap as `str` methods while staying version-independent.
+"""
+from bisect import bisect_right
+
+from . import unicode_tables as T
+
+REMOVED, BERT_SPACE, BERT_PUNCT, WHITESPACE, MARK, LETTER, NUMBER, SPACE = (1 << i for i in range(8))
+_TABLES = ((REMOVED, T.BERT_REMOVED), (BERT_SPACE, T.BERT_SPACE), (BERT_PUNCT, T.BERT_PUNCT),
+           (WHITESPACE, T.RUST_WHITESPACE), (MARK, T.NONSPACING_MARK), (LETTER, T.ONIG_L), (NUMBER, T.ONIG_N),
+           (SPACE, T.ONIG_S))
+# starts/ends split out of the flat (first, last) pairs once, for bisect
+_RANGES = tuple((bit, flat[0::2], flat[1::2]) for bit, flat in _TABLES)
+_memo: dict[str, int] = {}
+
+
+def flags(c: str) -> int:
+    """Bit set of the classes `c` (one character) belongs to."""
+    f = _memo.get(c)
+    if f is None:
+        cp, f = ord(c), 0
+        for bit, starts, ends in _RANGES:
+            i = bisect_right(starts, cp) - 1
+            if i >= 0 and cp <= ends[i]:
+                f |= bit
+        _memo[c] = f
+    return f
+
+
+def lower(text: str) -> str:
+    """Rust's char-by-char `to_lowercase` (no final-sigma context rule, unlike `str.lower`)."""
+    table = T.LOWERCASE
+    return "".join(table.get(ord(c), c) for c in text) if not text.isascii() else text.lower()
