@@ -41,12 +41,14 @@ def probe() -> dict:
                                        lowercase=False)
     bert_pre = pre_tokenizers.BertPreTokenizer()
     ws_split = pre_tokenizers.WhitespaceSplit()
-    strip_accents = normalizers.StripAccents()
+    strip_accents = normalizers.StripAccents()  # drops every combining mark (Mn, Mc, Me)
+    bert_strip = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True,
+                                            lowercase=False)  # NFD, then drops non-spacing marks (Mn) only
     lower = normalizers.Lowercase()
     onig = {name: pre_tokenizers.Split(Regex(pattern), "removed")
             for name, pattern in (("L", r"\p{L}"), ("N", r"\p{N}"), ("S", r"\s"))}
     sets: dict[str, list[int]] = {k: [] for k in ("BERT_REMOVED", "BERT_SPACE", "BERT_PUNCT", "RUST_WHITESPACE",
-                                                   "NONSPACING_MARK", "ONIG_L", "ONIG_N", "ONIG_S")}
+                                                   "COMBINING_MARK", "BERT_MARK", "ONIG_L", "ONIG_N", "ONIG_S")}
     lower_map: dict[int, str] = {}
     for cp in code_points():
         c = chr(cp)
@@ -60,7 +62,9 @@ def probe() -> dict:
         if len(ws_split.pre_tokenize_str("a" + c + "a")) == 2:
             sets["RUST_WHITESPACE"].append(cp)
         if strip_accents.normalize_str(c) == "":
-            sets["NONSPACING_MARK"].append(cp)
+            sets["COMBINING_MARK"].append(cp)
+        if bert_strip.normalize_str(c) == "":
+            sets["BERT_MARK"].append(cp)
         for name, split in onig.items():
             if not split.pre_tokenize_str(c):
                 sets["ONIG_" + name].append(cp)

@@ -20,9 +20,9 @@ def _is_chinese(cp: int) -> bool:
 
 
 def _strip_marks(text: str) -> str:
-    """NFD, then drop non-spacing marks (Mn): what strip_accents does."""
+    """NFD, then drop non-spacing marks (Mn): what BertNormalizer's strip_accents does."""
     text = unicodedata.normalize("NFD", text)
-    return text if text.isascii() else "".join(c for c in text if not cc.flags(c) & cc.MARK)
+    return text if text.isascii() else "".join(c for c in text if not cc.flags(c) & cc.BERT_MARK)
 
 
 def bert(spec: dict) -> Normalizer:
