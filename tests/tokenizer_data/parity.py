@@ -52,3 +52,42 @@ def differences(ref: dict, got: dict, texts: list, limit: int = 20) -> list:
     if total > len(lines):
         lines.append(f"... {total} differences in all")
     return lines
+
+
+def pack(out: dict) -> dict:
+    """Shrink outputs for the trip out of the browser: each list of int lists becomes zlib-compressed
+    (row lengths, values) arrays of the narrowest type; string lists stay as they are."""
+    import zlib
+    from array import array
+
+    packed = {}
+    for key, rows in out.items():
+        if rows and isinstance(rows[0], str):
+            packed[key] = rows
+            continue
+        flat = [v for row in rows for v in row]
+        code = "B" if max(flat, default=0) < 256 else "H" if max(flat) < 65536 else "I"
+        packed[key] = (code, zlib.compress(array("I", map(len, rows)).tobytes(), 1),
+                       zlib.compress(array(code, flat).tobytes(), 1))
+    return packed
+
+
+def unpack(packed: dict) -> dict:
+    import zlib
+    from array import array
+
+    out = {}
+    for key, value in packed.items():
+        if isinstance(value, list):
+            out[key] = value
+            continue
+        code, lengths, flat = value
+        lens, vals = array("I"), array(code)
+        lens.frombytes(zlib.decompress(lengths))
+        vals.frombytes(zlib.decompress(flat))
+        rows, pos = [], 0
+        for n in lens:
+            rows.append(vals[pos:pos + n].tolist())
+            pos += n
+        out[key] = rows
+    return out
