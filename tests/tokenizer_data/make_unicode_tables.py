@@ -49,6 +49,8 @@ def probe() -> dict:
             for name, pattern in (("L", r"\p{L}"), ("N", r"\p{N}"), ("S", r"\s"))}
     sets: dict[str, list[int]] = {k: [] for k in ("BERT_REMOVED", "BERT_SPACE", "BERT_PUNCT", "RUST_WHITESPACE",
                                                    "COMBINING_MARK", "BERT_MARK", "ONIG_L", "ONIG_N", "ONIG_S")}
+    nfd, nfkd = normalizers.NFD(), normalizers.NFKD()
+    norm_active: set[int] = set()  # chars Rust's (older-Unicode) normalization does anything with
     lower_map: dict[int, str] = {}
     for cp in code_points():
         c = chr(cp)
@@ -68,9 +70,19 @@ def probe() -> dict:
         for name, split in onig.items():
             if not split.pre_tokenize_str(c):
                 sets["ONIG_" + name].append(cp)
+        for form in (nfd, nfkd):
+            d = form.normalize_str(c)
+            if d != c:  # decomposes: it and every char of its decomposition take part in (de)composition
+                norm_active.add(cp)
+                norm_active.update(map(ord, d))
+        # a non-zero combining class reorders: ccc(c) > 1 moves c after U+0334 (ccc 1); 0 < ccc(c) < 220
+        # moves c before U+0316 (ccc 220)
+        if nfd.normalize_str(c + "\u0334") == "\u0334" + c or nfd.normalize_str("\u0316" + c) == c + "\u0316":
+            norm_active.add(cp)
         lowered = lower.normalize_str(c)
         if lowered != c:
             lower_map[cp] = lowered
+    sets["NORMALIZATION_ACTIVE"] = sorted(norm_active)
     return {"ranges": {k: to_ranges(v) for k, v in sets.items()}, "lower": lower_map}
 
 

@@ -3,6 +3,7 @@
 Each class is a bisect over inclusive ranges, memoised per character: tokenizing touches few distinct
 characters, so the dict makes the lookups as cheap as `str` methods while staying version-independent.
 """
+import re
 from bisect import bisect_right
 
 from . import unicode_tables as T
@@ -34,3 +35,14 @@ def lower(text: str) -> str:
     """Rust's char-by-char `to_lowercase` (no final-sigma context rule, unlike `str.lower`)."""
     table = T.LOWERCASE
     return "".join(table.get(ord(c), c) for c in text) if not text.isascii() else text.lower()
+
+
+def _runs_of(flat: tuple) -> "re.Pattern[str]":
+    ranges = zip(flat[0::2], flat[1::2])
+    return re.compile("[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]+")
+
+
+# Runs of the characters Rust's Unicode normalization acts on. Everything else is, for Rust, an inert
+# starter (often a character its older Unicode data does not know yet), so normalizing only these runs
+# with `unicodedata` gives Rust's result whatever Unicode version this Python has.
+NORMALIZATION_RUNS = _runs_of(T.NORMALIZATION_ACTIVE)

@@ -19,9 +19,16 @@ def _is_chinese(cp: int) -> bool:
             or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
 
 
+def unicode_normalize(form: str, text: str) -> str:
+    """`unicodedata.normalize` limited to the characters Rust's normalization tables know (charclass.py)."""
+    if text.isascii():
+        return text
+    return cc.NORMALIZATION_RUNS.sub(lambda m: unicodedata.normalize(form, m.group()), text)
+
+
 def _strip_marks(text: str) -> str:
     """NFD, then drop non-spacing marks (Mn): what BertNormalizer's strip_accents does."""
-    text = unicodedata.normalize("NFD", text)
+    text = unicode_normalize("NFD", text)
     return text if text.isascii() else "".join(c for c in text if not cc.flags(c) & cc.BERT_MARK)
 
 
@@ -60,7 +67,7 @@ _ASCII_CLEAN.update({cp: " " for cp in range(0x80) if chr(cp) != " " and cc.flag
 
 
 def _unicode_form(form: str) -> Normalizer:
-    return lambda text: text if text.isascii() else unicodedata.normalize(form, text)
+    return lambda text: unicode_normalize(form, text)
 
 
 def _replace(spec: dict) -> Normalizer:
