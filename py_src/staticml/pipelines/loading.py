@@ -59,7 +59,7 @@ async def load_model(model, backend=None, dtype: str = "f32") -> LoadedModel:
 
         backend = NumpyBackend()
     config = _json(folder / "config.json")
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))  # noqa: the pipeline passes max_length
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     source = ArraySource.from_safetensors(folder / "model.safetensors")
     return LoadedModel(folder.name, config, tokenizer, ModelWeights(backend, source, dtype), backend, dtype,
                        pooling_mode(_json(folder / "1_Pooling" / "config.json")),
