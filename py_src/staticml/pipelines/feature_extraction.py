@@ -51,20 +51,27 @@ class FeatureExtraction:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         encoder = self.normalized if normalize_embeddings else self.encoder
-        out = []
-        for start in range(0, len(sentences), batch_size):
-            out += await self._encode_batch(encoder, list(sentences[start:start + batch_size]))
+        tokens = self.model.tokenizer.encode_batch(list(sentences), max_length=self.max_length, padding=False,
+                                                   truncation=True)
+        # Batch texts of similar length together (longest first), so little work goes into padding.
+        order = sorted(range(len(sentences)), key=lambda i: -len(tokens.ids[i]))
+        out = [None] * len(sentences)
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            vectors = await self._encode_batch(encoder, [tokens.ids[i] for i in rows],
+                                               [tokens.token_type_ids[i] for i in rows])
+            for i, v in zip(rows, vectors):
+                out[i] = v
         return out
 
-    async def _encode_batch(self, encoder, texts: list) -> list:
-        batch = self.model.tokenizer.encode_batch(texts, max_length=self.max_length, padding=False, truncation=True)
-        n = len(texts)
-        T = bucket_length(max(len(ids) for ids in batch.ids), self.max_length)
+    async def _encode_batch(self, encoder, batch_ids: list, batch_types: list) -> list:
+        n = len(batch_ids)
+        T = bucket_length(max(len(ids) for ids in batch_ids), self.max_length)
         B = bucket_batch(n)
         ids, types, mask = [], [], []
         for row in range(B):                       # pad to [B, T]; extra rows are all padding
-            r_ids = batch.ids[row] if row < n else []
-            r_types = batch.token_type_ids[row] if row < n else []
+            r_ids = batch_ids[row] if row < n else []
+            r_types = batch_types[row] if row < n else []
             pad = T - len(r_ids)
             ids += list(r_ids) + [0] * pad
             types += list(r_types) + [0] * pad
