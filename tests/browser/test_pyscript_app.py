@@ -18,6 +18,7 @@ from harness.site_server import serving
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "pyscript-embed"
 MAIN_THREAD_APP = Path(__file__).parent / "pyscript_apps" / "main_thread"
+NO_ISOLATION_APP = Path(__file__).parent / "pyscript_apps" / "no_isolation"
 ONLY_LOCALHOST = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 
 TICKER = """
@@ -136,5 +137,23 @@ def test_main_thread_script_imports_staticml_and_uses_webgpu(tmp_path):
             origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
             page = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
             assert any("pyodide.asm.wasm" in u for u in page) and _off_origin(page, origin) == []
+        finally:
+            driver.quit()
+
+
+def test_without_isolation_headers_the_page_can_still_call_worker_python(tmp_path):
+    """The documented fallback for hosts that cannot send COOP/COEP (GitHub Pages): the worker does not touch
+    the DOM; the page calls its exported functions, which needs no SharedArrayBuffer."""
+    site = build_app(NO_ISOLATION_APP, tmp_path / "dist")
+    headers = site / "_headers"   # what such a host does: ignore the isolation headers the build wrote
+    assert "Cross-Origin-Embedder-Policy" in headers.read_text()
+    headers.write_text("".join(line for line in headers.read_text().splitlines(True) if "Cross-Origin" not in line))
+    with serving(site) as url:
+        driver = chromium.make_driver(extra_flags=ONLY_LOCALHOST)
+        try:
+            driver.get(url)
+            assert await_js(driver, SETTLED) == "ready", driver.find_element("id", "out").text
+            assert driver.execute_script("return crossOriginIsolated") is False
+            assert json.loads(driver.find_element("id", "out").text) == {"ok": True, "architecture": "swiftshader"}
         finally:
             driver.quit()
