@@ -214,6 +214,8 @@ def test_python_created_workers_also_get_cross_origin_isolation(tmp_path, root):
     ({"index.html": PAGE.format('<script type="py" worker="./w.py"></script>'), "w.py": ""}, "without a value"),
     ({"index.html": "<html><body><script type='py'></script></body></html>"}, "no <head>"),
     ({"main.py": ""}, "no .html page"),
+    ({"index.html": PAGE.format('<script type="py" config=\'{"packages": "staticml"}\'></script>')},
+     "`packages` must be a list"),
 ])
 def test_apps_that_cannot_be_self_hosted_are_refused_with_a_reason(tmp_path, root, files, message):
     app = make_app(tmp_path, files)

@@ -120,8 +120,7 @@ class _Site:
         page_dir = posixpath.dirname(name) or "."
 
         def from_page(site_path: str) -> str:
-            rel = posixpath.relpath(site_path, page_dir)
-            return rel if rel.startswith("../") else "./" + rel
+            return pyscript_config.url_from_page(site_path, name)
 
         tags = start_tags(text)
         head = next((t for t in tags if t.name == "head"), None)

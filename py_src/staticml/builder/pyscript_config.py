@@ -32,6 +32,12 @@ def is_external(url: str) -> bool:
     return bool(_EXTERNAL.match(url.strip()))
 
 
+def url_from_page(site_path: str, page: str) -> str:
+    """The relative URL of a site path as seen from a page (both relative to the site root)."""
+    rel = posixpath.relpath(site_path, posixpath.dirname(page) or ".")
+    return rel if rel.startswith("../") else "./" + rel
+
+
 def load(value: str, page: Path, app_dir: Path) -> tuple[dict, Path]:
     """Parse a `config` attribute: a .json/.toml path (relative to the page) or inline JSON/TOML.
     Returns (config, folder its relative URLs are relative to)."""
@@ -60,11 +66,8 @@ def rewrite(config: dict, *, base: Path, page: Path, app_dir: Path, site_url_of,
             shipped: set[str], python_files: list[str], where: str) -> dict:
     """The config the built page carries. `site_url_of(app_file) -> path relative to the site root` maps
     an app file to its hashed copy; `interpreter` is relative to the site root."""
-    page_dir = posixpath.dirname(page.relative_to(app_dir).as_posix())
-
     def from_page(site_path: str) -> str:
-        rel = posixpath.relpath(site_path, page_dir or ".")
-        return rel if rel.startswith("../") else "./" + rel
+        return url_from_page(site_path, page.relative_to(app_dir).as_posix())
 
     def local(url: str, what: str) -> Path:
         if is_external(url):
@@ -82,6 +85,10 @@ def rewrite(config: dict, *, base: Path, page: Path, app_dir: Path, site_url_of,
     if out.get("type", "py") not in ("py", "pyodide"):
         raise BuildError(f"{where}: only Pyodide (`<script type=\"py\">`) is self-hosted; MicroPython is not")
 
+    for key, kind in (("packages", list), ("files", dict), ("js_modules", dict)):
+        if key in out and not isinstance(out[key], kind):
+            raise BuildError(f"{where}: `{key}` must be a {'list' if kind is list else 'table/object'}, "
+                             f"got {type(out[key]).__name__}")
     packages = ["staticml"]
     for spec in out.get("packages", []):
         name = re.split(r"[<>=!~\[ ;]", str(spec), maxsplit=1)[0].strip().lower().replace("_", "-")
@@ -112,6 +119,8 @@ def rewrite(config: dict, *, base: Path, page: Path, app_dir: Path, site_url_of,
     if "js_modules" in out:
         modules = {}
         for side, table in out["js_modules"].items():
+            if side not in ("main", "worker") or not isinstance(table, dict):
+                raise BuildError(f"{where}: `js_modules` holds tables named main and worker, got {side!r}")
             modules[side] = {from_page(site_url_of(local(url, f"js_modules.{side} entry"))): name
                              for url, name in table.items()}
         out["js_modules"] = modules
