@@ -18,6 +18,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="copy the files of DIR into the site root as they are")
     b.add_argument("--cross-origin-isolated", action="store_true",
                    help="send COOP/COEP headers (needed for multi-threaded WebAssembly)")
+    b.add_argument("--app", type=Path, default=None, metavar="FOLDER",
+                   help="a PyScript app (HTML pages with <script type=\"py\">, config, Python files) to serve "
+                        "as the site's pages, self-hosted and offline (see examples/pyscript-embed/README.md)")
 
     s = sub.add_parser("serve", help="serve dist/ on http://127.0.0.1:PORT with the hosts' headers",
                        description="Serve a built site locally with the same headers as _headers/vercel.json.")
@@ -39,7 +42,7 @@ def main(argv=None) -> int:
             from .site import REPO, BuildOptions, build
 
             build(BuildOptions(out=args.out or REPO / "dist", static_dir=args.static,
-                               cross_origin_isolated=args.cross_origin_isolated))
+                               cross_origin_isolated=args.cross_origin_isolated, app_dir=args.app))
         elif args.command == "serve":
             from .serve import serve
             from .site import REPO

@@ -33,6 +33,7 @@ class BuildOptions:
     out: Path = REPO / "dist"
     static_dir: Path | None = None          # extra files copied as they are into the site root
     cross_origin_isolated: bool = False     # emit COOP/COEP (needed for SharedArrayBuffer threads)
+    app_dir: Path | None = None             # a PyScript app whose pages the site serves (pyscript_app.py)
     log: callable = print
     repo: Path = REPO
     extra: dict = field(default_factory=dict)
@@ -122,6 +123,13 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
 
     if opts.static_dir:
         _copy_static(opts.static_dir, root)
+    isolated = opts.cross_origin_isolated
+    if opts.app_dir:
+        from .pyscript_app import write_app
+
+        app = write_app(opts.app_dir, root, repo=opts.repo, pyodide_digest=digest, log=opts.log)
+        precache += app.precache
+        isolated = isolated or app.needs_cross_origin_isolation
 
     precache += ["./", "./index.html", "./pyodide-lock.json", "./manifest.webmanifest"]
     version = sha256_bytes("\n".join(sorted(f"{u} {sha256_file(root / u) if u != './' else ''}"
@@ -130,7 +138,7 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
     sw = f"self.STATICML_PRECACHE = {json.dumps(shell)};\n" + (opts.repo / "service_worker" / "sw.js").read_text()
     (root / "sw.js").write_text(sw)
 
-    table = headers.rules(opts.cross_origin_isolated)
+    table = headers.rules(isolated)
     (root / "_headers").write_text(headers.cloudflare_headers(table))
     (root / "vercel.json").write_text(headers.vercel_json(table))
 
