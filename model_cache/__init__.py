@@ -1,0 +1,9 @@
+"""Native-only model converter: Hugging Face folder -> manifest.json + content-hashed shards.
+
+Imports numpy (and nothing of staticml's browser runtime); imported by py_src/staticml/builder
+(`build.py convert`, `build.py build --model`) and by the tests. See README.md.
+"""
+from .convert import DEFAULT_MODEL_NAME, DTYPES, ConvertOptions, convert, default_model_folder, model_id_for, print_report
+from .errors import ConvertError
+
+__all__ = ["DEFAULT_MODEL_NAME", "DTYPES", "ConvertOptions", "ConvertError", "convert", "default_model_folder", "model_id_for", "print_report"]
