@@ -5,5 +5,6 @@ Imports numpy (and nothing of staticml's browser runtime); imported by py_src/st
 """
 from .convert import DEFAULT_MODEL_NAME, DTYPES, ConvertOptions, convert, default_model_folder, model_id_for, print_report
 from .errors import ConvertError
+from .manifest import load_manifest, tensor_bytes, verify
 
-__all__ = ["DEFAULT_MODEL_NAME", "DTYPES", "ConvertOptions", "ConvertError", "convert", "default_model_folder", "model_id_for", "print_report"]
+__all__ = ["load_manifest", "tensor_bytes", "verify", "DEFAULT_MODEL_NAME", "DTYPES", "ConvertOptions", "ConvertError", "convert", "default_model_folder", "model_id_for", "print_report"]
