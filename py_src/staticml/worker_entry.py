@@ -3,7 +3,7 @@ strings cross the worker's FFI boundary."""
 import json
 import time
 
-from . import __version__, selftest as _selftest
+from . import __version__, selftest as _selftest, weights
 from .gpu.webgpu import WebGPUDevice
 
 _state: dict = {}
@@ -47,3 +47,23 @@ def _pyodide_version() -> str:
         return pyodide.__version__
     except ImportError:
         return ""
+
+
+async def load_model(args_json: str) -> str:
+    """Loads (or reloads) a model's tensors into GPU buffers; returns {tensors: {name: {buffer, offset,
+    nbytes, dtype, shape[, quant]}}, transfer: {...what came from the network / IndexedDB}}."""
+    model_id = json.loads(args_json)["model"]
+    loaded = _state.setdefault("models", {})
+    if model_id in loaded:
+        loaded.pop(model_id).release(_device())
+    loaded[model_id] = await weights.load(_device(), model_id)
+    return json.dumps(loaded[model_id].table())
+
+
+async def verify_model(args_json: str) -> str:
+    """sha256 of every loaded tensor as read back from the GPU."""
+    model_id = json.loads(args_json)["model"]
+    model = _state.get("models", {}).get(model_id)
+    if model is None:
+        raise RuntimeError(f"model {model_id} is not loaded: call loadModel first")
+    return json.dumps(await model.checksums(_device()))

@@ -16,6 +16,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=None, help="output folder (default: dist/ next to build.py)")
     b.add_argument("--static", type=Path, default=None, metavar="DIR",
                    help="copy the files of DIR into the site root as they are")
+    b.add_argument("--model", type=Path, action="append", default=[], metavar="DIR",
+                   help="include a model converted by `build.py convert` (repeatable); served from models/<id>/")
     b.add_argument("--cross-origin-isolated", action="store_true",
                    help="send COOP/COEP headers (needed for multi-threaded WebAssembly)")
 
@@ -45,7 +47,7 @@ def main(argv=None) -> int:
             from .site import REPO, BuildOptions, build
 
             build(BuildOptions(out=args.out or REPO / "dist", static_dir=args.static,
-                               cross_origin_isolated=args.cross_origin_isolated))
+                               cross_origin_isolated=args.cross_origin_isolated, models=args.model))
         elif args.command == "convert":
             from .models import convert
 
