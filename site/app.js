@@ -86,8 +86,10 @@ function renderModels(cache) {
     const state = cache && cache.models && cache.models[m.id];
     if (state && !state.error) {
       row.querySelector("progress").value = state.bytes_present / (state.bytes_total || 1);
-      row.querySelector(".model-status").textContent = state.complete ? "stored on this device: works offline"
-        : `${state.blobs_present} of ${state.blobs_total} files stored`;
+      if (row.dataset.error !== "true") {   // an error stays visible until the next download attempt
+        row.querySelector(".model-status").textContent = state.complete ? "stored on this device: works offline"
+          : `${state.blobs_present} of ${state.blobs_total} files stored`;
+      }
       row.dataset.complete = String(state.complete);
     }
   }
@@ -95,13 +97,14 @@ function renderModels(cache) {
 
 function showProgress({ model, done, total }) {
   const row = modelRow(model);
-  if (!row) return;
+  if (!row || row.dataset.error === "true") return;
   row.querySelector("progress").value = done / (total || 1);
   row.querySelector(".model-status").textContent = `downloading: ${(done / 2 ** 20).toFixed(1)} / ${(total / 2 ** 20).toFixed(1)} MiB`;
 }
 
 async function downloadFromButton(id) {
   const row = modelRow(id);
+  delete row.dataset.error;
   // persist() needs a user gesture in some browsers: ask on this click, before the download.
   if (navigator.storage && navigator.storage.persist) await navigator.storage.persist().catch(() => false);
   try {

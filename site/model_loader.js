@@ -99,6 +99,7 @@ async function download(id, blob) {
   try {
     await store.putVerified(blob.sha256, buffer, `${blob.kind} ${blob.file} of model ${id}`);
   } catch (err) {
+    if (err.quotaExceeded) throw err;
     // Static hosts answer a missing file with their index.html (SPA fallback) and status 200.
     const html = type.startsWith("text/html") ? " The server sent an HTML page instead (a missing file answered " +
       "with the site's index.html?); redeploy the model's files." : "";
@@ -136,6 +137,11 @@ export async function ensureCached(id) {
       done += blob.nbytes;
       report({ kind: "progress", model: id, done, total });
     } catch (err) {
+      if (err.quotaExceeded) {   // every later write would fail the same way: stop here
+        report({ kind: "cache", state: JSON.parse(await cacheState()) });
+        throw new Error(`not enough storage for model ${id}: ${err.message} (${fetched.length} of ${missing.length} ` +
+          "missing files were stored; the model is not complete)");
+      }
       errors.push(err.message);
     }
   }

@@ -46,8 +46,11 @@ function run(mode, body) {
 // What a failed IndexedDB call means for the person using the page.
 export function storageError(what, err) {
   if (err && err.name === "QuotaExceededError") {
-    return new Error(`the browser refused to store more model data (quota exceeded while ${what}). ` +
-      "Free space on this device or clear this site's data, then try again; nothing partial was kept.");
+    const e = new Error(`the browser refused to store more data for this site (quota exceeded while ${what}). ` +
+      "Free space on this device or clear other sites' data, then try again: what is stored is kept and the " +
+      "download resumes.");
+    e.quotaExceeded = true;
+    return e;
   }
   return new Error(`${what} failed: ${err ? `${err.name}: ${err.message}` : "unknown error"}`);
 }
