@@ -24,7 +24,11 @@ const ready = new Promise((resolve, reject) => {
     const msg = event.data;
     if (msg.kind === "status") show(msg.text, "booting");
     else if (msg.kind === "ready") { info = msg.info; render(info); renderModels(info.cache); resolve(info); }
-    else if (msg.kind === "progress") showProgress(msg);
+    else if (msg.kind === "progress") {
+      showProgress(msg);
+      // for pages built on staticml: {model, done, total} in bytes
+      window.dispatchEvent(new CustomEvent("staticml:progress", { detail: { model: msg.model, done: msg.done, total: msg.total } }));
+    }
     else if (msg.kind === "cache") { if (info) info.cache = msg.state; renderModels(msg.state); }
     else if (msg.kind === "failed") { fail(msg.message); reject(new Error(msg.message)); }
     else if (msg.kind === "reply") {

@@ -57,7 +57,16 @@ def test_a_cut_download_resumes_fetching_only_the_missing_shards(sites, driver):
 
         faults.cut_after = None
         before = len(faults.log)
+        driver.execute_script("""window.__progress = [];
+            window.addEventListener("staticml:progress", (e) => window.__progress.push(e.detail));""")
         result = download(driver)
+        events = driver.execute_script("return window.__progress")
+        sizes = {s["file"]: s["nbytes"] for s in manifest["shards"]} | {f["file"]: f["nbytes"] for f in manifest["files"].values()}
+        total = sum(sizes.values())
+        # bytes done / total: starts at what was already stored, one step per file, ends complete
+        assert [e["done"] for e in events] == [sum(sizes[f] for f in stored) + sum(
+            sizes[f] for f in faults.model_requests(before)[:i]) for i in range(len(events))]
+        assert {e["total"] for e in events} == {total} and events[-1]["done"] == total and events[0]["model"] == "tiny"
         assert sorted(faults.model_requests(before)) == sorted(set(shas) - set(stored))   # exactly the missing ones
         assert result["from_cache"] == 3 and sorted(result["fetched"]) == sorted(set(shas) - set(stored))
         assert idb_keys(driver) == blob_shas(manifest)
