@@ -13,7 +13,7 @@ from .gpu import usage
 if IN_PYODIDE:  # registered by site/worker.js
     import staticml_models as loader
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1   # the manifest format model_cache/convert.py writes (that package is native-only)
 WEIGHT_USAGE = usage.STORAGE | usage.COPY_DST | usage.COPY_SRC   # COPY_SRC: verify() reads them back
 
 

@@ -81,3 +81,25 @@ def test_an_unconverted_folder_and_a_duplicate_id_are_refused(converted, tmp_pat
     proc = build("--out", tmp_path / "dist", "--model", converted["f32"], "--model", converted["f32"])
     assert proc.returncode == 2 and "a model with id 'tiny-f32' is already included" in proc.stderr
     assert not (tmp_path / "dist").exists()
+
+
+def test_the_upload_plan_python_hands_the_glue_rebuilds_every_tensor(converted):
+    """staticml.weights.upload_plan (the ints the worker's loader replays with queue.writeBuffer), replayed
+    here on bytearrays: every buffer ends up holding exactly its tensor's bytes, spans across shards included."""
+    from staticml import weights
+
+    folder = converted["f32"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    ids = {t["name"]: 100 + i for i, t in enumerate(manifest["tensors"])}
+    buffers = {ids[t["name"]]: bytearray(t["nbytes"]) for t in manifest["tensors"]}
+    written = {b: 0 for b in buffers}
+    shards = [(folder / s["file"]).read_bytes() for s in manifest["shards"]]
+    for shard, src, buf, dst, n in weights.upload_plan(manifest, ids):
+        buffers[buf][dst:dst + n] = shards[shard][src:src + n]
+        written[buf] += n
+    assert any(len(t["spans"]) > 1 for t in manifest["tensors"])
+    for t in manifest["tensors"]:
+        assert written[ids[t["name"]]] == t["nbytes"]
+        assert bytes(buffers[ids[t["name"]]]) == model_cache.tensor_bytes(folder, manifest, t["name"])
+    with pytest.raises(ValueError, match="format_version 2"):
+        weights.check_manifest({**manifest, "format_version": 2}, "tiny-f32")
