@@ -127,6 +127,8 @@ window.staticml = {
   // Model cache (works while Python still boots): state per model, and download into IndexedDB.
   cacheState: () => send("cache_state", {}),
   downloadModel: (model) => send("download_model", { model }),
+  // The text of a file the model ships, e.g. modelFile("minilm", "tokenizer.json") (offline once stored).
+  modelFile: (model, name) => send("model_file", { model, name }),
   // Uploads the model's tensors into GPU buffers; resolves to {tensors: {name: {buffer, offset, nbytes, dtype, shape}}, ...}.
   loadModel: (model) => call("load_model", { model }),
   // sha256 of each loaded tensor's bytes read back from the GPU (a self-check of the upload path).

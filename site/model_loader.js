@@ -152,6 +152,17 @@ export async function ensureCached(id) {
   return JSON.stringify({ model: id, fetched, from_cache: blobsOf(id, manifest).length - missing.length, bytes_fetched: need });
 }
 
+// The text of a file the model ships (e.g. "tokenizer.json"), from IndexedDB when stored, otherwise
+// downloaded, verified and stored first; works offline once the model is complete.
+export async function fileText(id, name) {
+  const manifest = await manifestOf(id);
+  const entry = manifest.files[name];
+  if (!entry) throw new Error(`model ${id} ships no ${name} (it has: ${Object.keys(manifest.files).join(", ")})`);
+  const blob = blobsOf(id, manifest).find((b) => b.kind === "file" && b.sha256 === entry.sha256);
+  const buffer = (await store.getBlob(blob.sha256)) || await download(id, blob);
+  return new TextDecoder().decode(buffer);
+}
+
 // copiesJson: [[shard index, byte offset in shard, GPU buffer id, byte offset in buffer, nbytes], ...]
 // (decided by Python from the manifest). Each shard is read once and written with queue.writeBuffer.
 export async function uploadShards(id, copiesJson) {

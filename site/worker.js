@@ -19,6 +19,7 @@ const METHODS = new Set(["selftest", "info", "load_model", "verify_model"]);
 const JS_METHODS = {
   cache_state: () => models.cacheState(),
   download_model: (args) => models.ensureCached(args.model),
+  model_file: (args) => models.fileText(args.model, args.name).then((text) => JSON.stringify(text)),
 };
 
 async function boot(config) {

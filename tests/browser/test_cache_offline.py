@@ -98,6 +98,9 @@ def test_first_visit_stores_then_second_visit_and_offline_visit_load_from_indexe
         got = await_js(driver, f"""fetch("./models/tiny/{tok['file']}").then(async (r) => [r.headers.get("Content-Type"),
             (await r.json()).model.type])""")
         assert got == ["application/json", "WordPiece"]
+        folder, _ = manifest_of(site, "tiny")
+        assert await_js(driver, 'window.staticml.modelFile("tiny", "tokenizer.json")') == \
+            (folder / tok["file"]).read_text()
     finally:
         driver.quit()
 
