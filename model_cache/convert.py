@@ -120,15 +120,14 @@ def _convert_tensor(info, dtype: str, dropped: list):
         raise ConvertError(f"{info.file.name}: tensor {info.name!r} contains NaN or Inf: the file is corrupted "
                            "or the model is broken; download it again")
     base = {"name": info.name, "shape": list(info.shape), "source_dtype": info.dtype}
-    if dtype == "f16" and info.dtype != "F16":
+    if dtype == "f16":
+        if info.dtype == "F16":   # stored as it came: exact
+            yield {**base, "dtype": "f16"}, w.astype("<f2").tobytes()
+            return
         if np.abs(w).max(initial=0) > np.finfo(np.float16).max:
             raise ConvertError(f"tensor {info.name!r} has values beyond the f16 range; convert with --dtype f32 or q8")
-        h = w.astype("<f2")
+        h = w.astype("<f2")       # round to nearest even
         yield {**base, "dtype": "f16", "error": _rounded(quantize.error_report(w, h))}, h.tobytes()
-        return
-    if dtype == "f16" or (dtype == "f32" and info.dtype == "F16"):
-        out = w.astype("<f2") if dtype == "f16" else w.astype("<f4")
-        yield {**base, "dtype": dtype}, out.tobytes()
         return
     if dtype in ("q8", "q4") and quantize.can_quantize(dtype, info.shape):
         qt = quantize.quantize(dtype, w)
@@ -140,7 +139,7 @@ def _convert_tensor(info, dtype: str, dropped: list):
         yield {"name": scales, "shape": list(qt.scales.shape), "dtype": "f32", "scales_of": info.name}, \
             qt.scales.astype("<f4").tobytes()
         return
-    entry = {**base, "dtype": "f32"}
+    entry = {**base, "dtype": "f32"}   # f32, or what q8/q4 leave unquantized; F16/BF16 widen exactly
     if dtype in ("q8", "q4") and len(info.shape) == 2:
         entry["kept_f32"] = f"K={info.shape[1]} is not a multiple of {quantize.SCHEMES[dtype]['multiple']}"
     yield entry, w.astype("<f4").tobytes()

@@ -146,6 +146,11 @@ def test_bf16_and_f16_sources_widen_exactly(tmp_path):
             assert by_name(m)[name]["source_dtype"] == source
             want = t.to(torch.float32).numpy().astype("<f4").tobytes()
             assert model_cache.tensor_bytes(tmp_path / f"{source}-out", m, name)[: len(want)] == want, name
+    # an f16 checkpoint converted to f16 keeps its bytes (no error entry: nothing was rounded)
+    m = convert(tmp_path / "F16", tmp_path / "f16-f16", "f16")
+    for name, t in torch_load(tmp_path / "F16" / "model.safetensors").items():
+        want = t.numpy().tobytes()
+        assert model_cache.tensor_bytes(tmp_path / "f16-f16", m, name)[: len(want)] == want and "error" not in by_name(m)[name]
 
 
 def test_same_input_gives_byte_identical_output(tiny, tmp_path):
