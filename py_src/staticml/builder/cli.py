@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--dir", type=Path, default=None, help="folder to serve (default: dist/)")
     s.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    bench = sub.add_parser("bench", help="run a benchmark in headless Chromium and print JSON + a table",
+                           description="Benchmarks that run in real headless Chromium (WebGPU).")
+    bench.add_argument("what", choices=["ops"], help="ops: matmul GFLOP/s per weight dtype, per-dispatch host "
+                                                     "overhead of plans, tiled vs naive matmul")
+    bench.add_argument("--quick", action="store_true", help="smaller shapes (a smoke run)")
     return p
 
 
@@ -57,6 +62,10 @@ def main(argv=None) -> int:
             from .site import REPO
 
             serve(args.dir or REPO / "dist", args.port, args.host)
+        elif args.command == "bench":
+            from ..bench import ops as bench_ops
+
+            return bench_ops.main(quick=args.quick)
     except BuildError as e:
         print(f"build.py {args.command}: error: {e}", file=sys.stderr)
         return 2
