@@ -105,6 +105,15 @@ def convert(opts: ConvertOptions) -> dict:
     return manifest
 
 
+# Embedding tables are gathered row by row, not multiplied: their names in the supported families.
+EMBEDDING_TABLE = re.compile(r"(^|\.)(embeddings?|embed_tokens|wte|wpe)(\.|_)")
+
+
+def is_matmul_weight(name: str, shape) -> bool:
+    """Only these get the reduced dtype (f16/q8/q4 are weight-only formats for the matmul kernels)."""
+    return len(shape) == 2 and not EMBEDDING_TABLE.search(name)
+
+
 def _convert_tensor(info, dtype: str, dropped: list):
     """Yields (manifest entry without placement, bytes) for one source tensor: one, two (q8/q4 + scales) or none."""
     if info.dtype not in safetensors_reader.FLOAT_DTYPES:
@@ -120,6 +129,8 @@ def _convert_tensor(info, dtype: str, dropped: list):
         raise ConvertError(f"{info.file.name}: tensor {info.name!r} contains NaN or Inf: the file is corrupted "
                            "or the model is broken; download it again")
     base = {"name": info.name, "shape": list(info.shape), "source_dtype": info.dtype}
+    if not is_matmul_weight(info.name, info.shape):
+        dtype = "f32"   # gather tables, biases and norm gains are read as f32 by the runtime's ops
     if dtype == "f16":
         if info.dtype == "F16":   # stored as it came: exact
             yield {**base, "dtype": "f16"}, w.astype("<f2").tobytes()
