@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import tokenizers
-from tokenizers import Regex, normalizers, pre_tokenizers
+from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers
 
 OUT = Path(__file__).resolve().parents[2] / "py_src" / "staticml" / "tokenizer" / "pure" / "unicode_tables.py"
 MAX_CP = 0x10FFFF
@@ -48,8 +48,11 @@ def probe() -> dict:
     onig = {name: pre_tokenizers.Split(Regex(pattern), "removed")
             for name, pattern in (("L", r"\p{L}"), ("N", r"\p{N}"), ("S", r"\s"))}
     sets: dict[str, list[int]] = {k: [] for k in ("BERT_REMOVED", "BERT_SPACE", "BERT_PUNCT", "RUST_WHITESPACE",
-                                                   "COMBINING_MARK", "BERT_MARK", "ONIG_L", "ONIG_N", "ONIG_S")}
+                                                   "COMBINING_MARK", "BERT_MARK", "ONIG_L", "ONIG_N", "ONIG_S", "WORD_CHAR")}
     nfd, nfkd = normalizers.NFD(), normalizers.NFKD()
+    # a single_word added token matches only when no "word" char touches it: probe which chars are words
+    single_word = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    single_word.add_tokens([AddedToken("Q", single_word=True)])
     norm_active: set[int] = set()  # chars Rust's (older-Unicode) normalization does anything with
     lower_map: dict[int, str] = {}
     for cp in code_points():
@@ -79,6 +82,8 @@ def probe() -> dict:
         # moves c before U+0316 (ccc 220)
         if nfd.normalize_str(c + "\u0334") == "\u0334" + c or nfd.normalize_str("\u0316" + c) == c + "\u0316":
             norm_active.add(cp)
+        if 1 not in single_word.encode(c + "Q").ids:
+            sets["WORD_CHAR"].append(cp)
         lowered = lower.normalize_str(c)
         if lowered != c:
             lower_map[cp] = lowered
