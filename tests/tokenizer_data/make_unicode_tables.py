@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import tokenizers
-from tokenizers import Regex, normalizers, pre_tokenizers
+from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers
 
 OUT = Path(__file__).resolve().parents[2] / "py_src" / "staticml" / "tokenizer" / "pure" / "unicode_tables.py"
 MAX_CP = 0x10FFFF
@@ -36,6 +36,17 @@ def to_ranges(cps) -> list[tuple[int, int]]:
     return [(a, b) for a, b in ranges]
 
 
+CHUNK = 1 << 16
+
+
+def _uncovered(pieces, n: int) -> list[int]:
+    """Char positions in 0..n that no (piece, (start, end)) covers."""
+    covered = bytearray(n)
+    for _, (a, b) in pieces:
+        covered[a:b] = b"\x01" * (b - a)
+    return [i for i in range(n) if not covered[i]]
+
+
 def probe() -> dict:
     clean = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False,
                                        lowercase=False)
@@ -48,8 +59,11 @@ def probe() -> dict:
     onig = {name: pre_tokenizers.Split(Regex(pattern), "removed")
             for name, pattern in (("L", r"\p{L}"), ("N", r"\p{N}"), ("S", r"\s"))}
     sets: dict[str, list[int]] = {k: [] for k in ("BERT_REMOVED", "BERT_SPACE", "BERT_PUNCT", "RUST_WHITESPACE",
-                                                   "COMBINING_MARK", "BERT_MARK", "ONIG_L", "ONIG_N", "ONIG_S")}
+                                                   "COMBINING_MARK", "BERT_MARK", "ONIG_L", "ONIG_N", "ONIG_S", "WORD_CHAR")}
     nfd, nfkd = normalizers.NFD(), normalizers.NFKD()
+    # a single_word added token matches only when no "word" char touches it: probe which chars are words
+    single_word = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    single_word.add_tokens([AddedToken("Q", single_word=True)])
     norm_active: set[int] = set()  # chars Rust's (older-Unicode) normalization does anything with
     lower_map: dict[int, str] = {}
     for cp in code_points():
@@ -59,17 +73,10 @@ def probe() -> dict:
             sets["BERT_REMOVED"].append(cp)
         elif cleaned == " ":
             sets["BERT_SPACE"].append(cp)
-        if len(bert_pre.pre_tokenize_str("a" + c + "a")) == 3:
-            sets["BERT_PUNCT"].append(cp)
-        if len(ws_split.pre_tokenize_str("a" + c + "a")) == 2:
-            sets["RUST_WHITESPACE"].append(cp)
         if strip_accents.normalize_str(c) == "":
             sets["COMBINING_MARK"].append(cp)
         if bert_strip.normalize_str(c) == "":
             sets["BERT_MARK"].append(cp)
-        for name, split in onig.items():
-            if not split.pre_tokenize_str(c):
-                sets["ONIG_" + name].append(cp)
         for form in (nfd, nfkd):
             d = form.normalize_str(c)
             if d != c:  # decomposes: it and every char of its decomposition take part in (de)composition
@@ -82,6 +89,22 @@ def probe() -> dict:
         lowered = lower.normalize_str(c)
         if lowered != c:
             lower_map[cp] = lowered
+    # the pre-tokenizer probes run on long strings, a chunk at a time (offsets are in chars)
+    cps = list(code_points())
+    for at in range(0, len(cps), CHUNK):
+        chunk = cps[at:at + CHUNK]
+        text = "".join(map(chr, chunk))
+        for name, split in onig.items():  # "removed": what no kept piece covers matched the class
+            sets["ONIG_" + name] += [chunk[i] for i in _uncovered(split.pre_tokenize_str(text), len(chunk))]
+        sets["RUST_WHITESPACE"] += [chunk[i] for i in _uncovered(ws_split.pre_tokenize_str(text), len(chunk))]
+        # char k sits at 2k+1 between "a"s: only punctuation comes out as a piece of its own
+        spaced = "".join("a" + chr(cp) for cp in chunk) + "a"
+        sets["BERT_PUNCT"] += [chunk[(a - 1) // 2] for _, (a, b) in bert_pre.pre_tokenize_str(spaced)
+                               if b == a + 1 and a % 2 == 1]
+        encs = single_word.encode_batch([chr(cp) + "Q" for cp in chunk])
+        sets["WORD_CHAR"] += [cp for cp, e in zip(chunk, encs) if 1 not in e.ids]
+    for name in ("ONIG_L", "ONIG_N", "ONIG_S", "RUST_WHITESPACE", "BERT_PUNCT", "WORD_CHAR"):
+        sets[name].sort()
     sets["NORMALIZATION_ACTIVE"] = sorted(norm_active)
     return {"ranges": {k: to_ranges(v) for k, v in sets.items()}, "lower": lower_map}
 

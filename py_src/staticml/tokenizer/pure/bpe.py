@@ -17,6 +17,7 @@ class BPE:
             raise TokenizerError("BPE dropout is for training; set it to null in tokenizer.json for inference")
         self.vocab: dict[str, int] = spec["vocab"]
         self.id_to_token = {i: t for t, i in self.vocab.items()}
+        self.vocab_size = len(self.vocab)
         self.unk = spec.get("unk_token")
         self.fuse_unk = spec.get("fuse_unk", False)
         self.byte_fallback = spec.get("byte_fallback", False)

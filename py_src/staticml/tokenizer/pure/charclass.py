@@ -9,10 +9,11 @@ from bisect import bisect_right
 from . import unicode_tables as T
 
 # MARK: any combining mark (StripAccents); BERT_MARK: non-spacing only (BertNormalizer's strip_accents)
-REMOVED, BERT_SPACE, BERT_PUNCT, WHITESPACE, MARK, BERT_MARK, LETTER, NUMBER, SPACE = (1 << i for i in range(9))
+# WORD: a char that makes a neighbouring single_word added token not match
+REMOVED, BERT_SPACE, BERT_PUNCT, WHITESPACE, MARK, BERT_MARK, LETTER, NUMBER, SPACE, WORD = (1 << i for i in range(10))
 _TABLES = ((REMOVED, T.BERT_REMOVED), (BERT_SPACE, T.BERT_SPACE), (BERT_PUNCT, T.BERT_PUNCT),
            (WHITESPACE, T.RUST_WHITESPACE), (MARK, T.COMBINING_MARK), (BERT_MARK, T.BERT_MARK),
-           (LETTER, T.ONIG_L), (NUMBER, T.ONIG_N), (SPACE, T.ONIG_S))
+           (LETTER, T.ONIG_L), (NUMBER, T.ONIG_N), (SPACE, T.ONIG_S), (WORD, T.WORD_CHAR))
 # starts/ends split out of the flat (first, last) pairs once, for bisect
 _RANGES = tuple((bit, flat[0::2], flat[1::2]) for bit, flat in _TABLES)
 _memo: dict[str, int] = {}

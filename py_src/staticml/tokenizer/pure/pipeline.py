@@ -24,7 +24,8 @@ class PurePythonBackend:
         self.model = MODELS[kind](model)
         self.normalizer = normalizers.build(spec.get("normalizer"))
         self.pre_tokenizer = pre_tokenizers.build(spec.get("pre_tokenizer"))
-        self.added = added_tokens.AddedTokens(spec.get("added_tokens") or [], self.normalizer)
+        self.added = added_tokens.AddedTokens(spec.get("added_tokens") or [], self.normalizer, self.model.vocab,
+                                              self.model.vocab_size)
         self.processor = post_processors.build(spec.get("post_processor"))
         self.decoder = decoders.build(spec.get("decoder"))
 

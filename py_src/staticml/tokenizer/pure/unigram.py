@@ -18,6 +18,7 @@ class Unigram:
         self.scores = [float(s) for _, s in vocab]
         self.vocab = {p: i for i, p in enumerate(self.pieces)}  # a repeated piece maps to its last id, like Rust
         self.id_to_token = dict(enumerate(self.pieces))
+        self.vocab_size = len(self.pieces)
         self.unk_id = spec.get("unk_id")
         self.byte_fallback = spec.get("byte_fallback", False)
         self.fuse_unk = True

@@ -6,6 +6,7 @@ class WordPiece:
     def __init__(self, spec: dict):
         self.vocab: dict[str, int] = spec["vocab"]
         self.id_to_token = {i: t for t, i in self.vocab.items()}
+        self.vocab_size = len(self.vocab)
         self.prefix = spec.get("continuing_subword_prefix", "##")
         self.max_chars = spec.get("max_input_chars_per_word", 100)
         unk = spec.get("unk_token", "[UNK]")
