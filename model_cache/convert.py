@@ -105,15 +105,6 @@ def convert(opts: ConvertOptions) -> dict:
     return manifest
 
 
-# Embedding tables are gathered row by row, not multiplied: their names in the supported families.
-EMBEDDING_TABLE = re.compile(r"(^|\.)(embeddings?|embed_tokens|wte|wpe)(\.|_)")
-
-
-def is_matmul_weight(name: str, shape) -> bool:
-    """Only these get the reduced dtype (f16/q8/q4 are weight-only formats for the matmul kernels)."""
-    return len(shape) == 2 and not EMBEDDING_TABLE.search(name)
-
-
 def _convert_tensor(info, dtype: str, dropped: list):
     """Yields (manifest entry without placement, bytes) for one source tensor: one, two (q8/q4 + scales) or none."""
     if info.dtype not in safetensors_reader.FLOAT_DTYPES:
@@ -129,31 +120,23 @@ def _convert_tensor(info, dtype: str, dropped: list):
         raise ConvertError(f"{info.file.name}: tensor {info.name!r} contains NaN or Inf: the file is corrupted "
                            "or the model is broken; download it again")
     base = {"name": info.name, "shape": list(info.shape), "source_dtype": info.dtype}
-    if not is_matmul_weight(info.name, info.shape):
-        dtype = "f32"   # gather tables, biases and norm gains are read as f32 by the runtime's ops
-    if dtype == "f16":
-        if info.dtype == "F16":   # stored as it came: exact
-            yield {**base, "dtype": "f16"}, w.astype("<f2").tobytes()
-            return
-        if np.abs(w).max(initial=0) > np.finfo(np.float16).max:
-            raise ConvertError(f"tensor {info.name!r} has values beyond the f16 range; convert with --dtype f32 or q8")
-        h = w.astype("<f2")       # round to nearest even
-        yield {**base, "dtype": "f16", "error": _rounded(quantize.error_report(w, h))}, h.tobytes()
+    if dtype == "f32" or not quantize.is_linear_weight(info.name, info.shape):
+        entry = {**base, "dtype": "f32"}   # F16/BF16 sources widen exactly
+        if dtype != "f32" and len(info.shape) == 2:
+            entry["kept_f32"] = "embedding table: the model gathers its rows in f32"
+        yield entry, w.astype("<f4").tobytes()
         return
-    if dtype in ("q8", "q4") and quantize.can_quantize(dtype, info.shape):
-        qt = quantize.quantize(dtype, w)
-        scales = f"{info.name}.scales"
-        yield ({**base, "dtype": dtype, "error": _rounded(quantize.error_report(w, quantize.dequantize(qt))),
-                "quant": {"scheme": dtype, "axis": 1, "group_size": qt.group_size, "scales": scales,
-                          "packing": quantize.PACKING[dtype]}},
-               qt.packed.astype("<u4").tobytes())
-        yield {"name": scales, "shape": list(qt.scales.shape), "dtype": "f32", "scales_of": info.name}, \
-            qt.scales.astype("<f4").tobytes()
-        return
-    entry = {**base, "dtype": "f32"}   # f32, or what q8/q4 leave unquantized; F16/BF16 widen exactly
-    if dtype in ("q8", "q4") and len(info.shape) == 2:
-        entry["kept_f32"] = f"K={info.shape[1]} is not a multiple of {quantize.SCHEMES[dtype]['multiple']}"
-    yield entry, w.astype("<f4").tobytes()
+    if dtype == "f16" and np.abs(w).max(initial=0) > np.finfo(np.float16).max:
+        raise ConvertError(f"tensor {info.name!r} has values beyond the f16 range; convert with --dtype f32 or q8")
+    packed = quantize.pack(dtype, w)       # layout: py_src/staticml/quant.py
+    scales = f"{info.name}.scales" if packed.scales is not None else None
+    entry = {**base, "dtype": dtype, "quant": quantize.quant_entry(packed, scales)}
+    if not (dtype == "f16" and info.dtype == "F16"):   # an f16 checkpoint stored as f16 is exact
+        entry["error"] = _rounded(quantize.error_report(w, quantize.unpack(packed)))
+    yield entry, packed.words.tobytes()
+    if scales:
+        yield {"name": scales, "shape": list(packed.scales.shape), "dtype": "f32", "scales_of": info.name}, \
+            packed.scales.tobytes()
 
 
 def _rounded(report: dict) -> dict:

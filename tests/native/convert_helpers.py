@@ -14,25 +14,32 @@ import model_cache  # noqa: E402,F401
 
 
 def decode_q8(packed: bytes, scales: bytes, n: int, k: int) -> np.ndarray:
-    words = struct.unpack(f"<{n * k // 4}I", packed[: n * k])
+    """Rows of ceil(k/4) words; byte j of word w is the int8 code of column 4w + j (padding past k)."""
+    row = -(-k // 4)
+    words = struct.unpack(f"<{n * row}I", packed[: 4 * n * row])
     s = struct.unpack(f"<{n}f", scales[: 4 * n])
     out = np.empty((n, k), np.float32)
     for idx, w in enumerate(words):
-        row, col = divmod(idx * 4, k)
+        r, wi = divmod(idx, row)
         for j in range(4):
-            byte = (w >> (8 * j)) & 0xFF
-            out[row, col + j] = (byte - 256 if byte >= 128 else byte) * s[row]
+            col = 4 * wi + j
+            if col < k:
+                byte = (w >> (8 * j)) & 0xFF
+                out[r, col] = (byte - 256 if byte >= 128 else byte) * s[r]
     return out
 
 
 def decode_q4(packed: bytes, scales: bytes, n: int, k: int) -> np.ndarray:
-    words = struct.unpack(f"<{n * k // 8}I", packed[: n * k // 2])
-    groups = k // 32
+    """Rows of 4 * ceil(k/32) words; nibble j of word w is q + 8 for column 8w + j; scales [n, ceil(k/32)]."""
+    groups = -(-k // 32)
+    row = 4 * groups
+    words = struct.unpack(f"<{n * row}I", packed[: 4 * n * row])
     s = struct.unpack(f"<{n * groups}f", scales[: 4 * n * groups])
     out = np.empty((n, k), np.float32)
     for idx, w in enumerate(words):
-        row, col = divmod(idx * 8, k)
+        r, wi = divmod(idx, row)
         for j in range(8):
-            q = ((w >> (4 * j)) & 0xF) - 8
-            out[row, col + j] = q * s[row * groups + (col + j) // 32]
+            col = 8 * wi + j
+            if col < k:
+                out[r, col] = (((w >> (4 * j)) & 0xF) - 8) * s[r * groups + col // 32]
     return out
