@@ -7,6 +7,7 @@ import time
 
 from . import __version__, selftest as _selftest, weights
 from .gpu.webgpu import WebGPUDevice
+from .runtime.webgpu_backend import WebGPUBackend
 
 _state: dict = {}
 
@@ -31,6 +32,7 @@ async def boot(options: dict) -> dict:
     t0 = time.perf_counter()
     device = await WebGPUDevice.request(options.get("power", "high-performance"))
     _state["device"] = device
+    _state["backend"] = WebGPUBackend(device)
     _state["info"] = {
         "staticml": __version__,
         "pyodide": _pyodide_version(),
@@ -88,3 +90,67 @@ async def verify_model(args: dict) -> dict:
     if model is None:
         raise RuntimeError(f"model {model_id} is not loaded: call loadModel first")
     return await model.checksums(_device())
+
+
+async def _extractor(model_id: str):
+    """The feature-extraction pipeline of a shipped model, made once per worker."""
+    from .pipelines import pipeline
+
+    made = _state.setdefault("pipelines", {})
+    if model_id not in made:
+        _device()
+        t0 = time.perf_counter()
+        made[model_id] = await pipeline("feature-extraction", model_id, backend=_state["backend"])
+        _timing("load_model_ms", t0)
+    return made[model_id]
+
+
+def _timing(name: str, t0: float) -> None:
+    _state["info"]["timings"][name] = round((time.perf_counter() - t0) * 1000, 1)
+
+
+@_json_api
+async def load_pipeline(args: dict) -> dict:
+    p = await _extractor(args["model"])
+    return {"model": args["model"], "dtype": p.model.dtype, "max_length": p.max_length, "pooling": p.model.pooling}
+
+
+@_json_api
+async def embed(args: dict) -> list:
+    """L2-normalised embeddings of args["texts"] (a list of strings), one list of floats each."""
+    texts = args.get("texts")
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise TypeError("embed() takes a list of strings")
+    p = await _extractor(args["model"])
+    t0 = time.perf_counter()
+    out = await p.encode(texts, batch_size=int(args.get("batch_size", 32)))
+    _timing("last_embed_ms", t0)
+    return out
+
+
+async def _search_index(index_id: str, extractor):
+    from . import weights as gpu_weights
+    from .models.weights import LoadedTensorSource
+    from .search import SemanticSearch
+
+    made = _state.setdefault("indexes", {})
+    key = (index_id, id(extractor))
+    if key not in made:
+        import staticml_models as loader
+
+        loaded = await gpu_weights.load(_device(), index_id)
+        corpus = LoadedTensorSource(loaded.tensors).weight(_state["backend"], "corpus.embeddings", "f32")
+        docs = json.loads(await loader.fileText(index_id, "docs.json"))
+        made[key] = SemanticSearch(extractor, docs, corpus)
+    return made[key]
+
+
+@_json_api
+async def search(args: dict) -> dict:
+    """Top args["k"] documents of index args["index"] for args["query"], embedded with args["model"]."""
+    extractor = await _extractor(args["model"])
+    index = await _search_index(args["index"], extractor)
+    t0 = time.perf_counter()
+    results = await index.search(args.get("query"), int(args.get("k", 10)))
+    _timing("last_search_ms", t0)
+    return {"results": results, "ms": _state["info"]["timings"]["last_search_ms"]}

@@ -54,3 +54,41 @@ class ArraySource:
 
     def weight(self, backend, name: str, dtype: str):
         return backend.weight(name, self.arrays[name], dtype)
+
+
+class LoadedTensorSource:
+    """Tensors the model loader already put in GPU buffers (staticml.weights.load), by manifest name:
+    {name: {buffer, offset, nbytes, dtype, shape[, quant]}}. The stored dtype is what runs."""
+
+    def __init__(self, tensors: dict):
+        self.tensors = tensors
+
+    def names(self):
+        return self.tensors.keys()
+
+    def _entry(self, name: str) -> dict:
+        if name not in self.tensors:
+            raise KeyError(f"the model has no tensor {name!r}; was it converted from another architecture?")
+        return self.tensors[name]
+
+    def constant(self, backend, name: str):
+        e = self._entry(name)
+        if e["dtype"] != "f32":
+            raise ValueError(f"{name} is stored as {e['dtype']}, the runtime reads it as f32; convert the model again")
+        return backend.adopt(name, tuple(e["shape"]), "f32", e["buffer"])
+
+    def weight(self, backend, name: str, dtype: str):
+        from ..quant import row_words
+        from ..runtime.tensor import Weight
+
+        e = self._entry(name)
+        N, K = e["shape"]
+        stored = e["dtype"]
+        if stored == "f16" and K % 2:
+            raise ValueError(f"{name}: f16 rows of odd length K={K} are not packed per row; use f32 or q8")
+        words = backend.adopt(name + ".words", (N, row_words(stored, K)), "u32", e["buffer"])
+        scales = None
+        if stored in ("q8", "q4"):
+            s = self._entry(e["quant"]["scales"])
+            scales = backend.adopt(e["quant"]["scales"], tuple(s["shape"]), "f32", s["buffer"])
+        return Weight(stored, N, K, words, scales)

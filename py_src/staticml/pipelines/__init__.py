@@ -3,8 +3,9 @@
     extractor = await pipeline("feature-extraction", model)
     vectors = await extractor.encode(["a sentence", "another"])   # list of L2-normalised float lists
 
-`model` is a `LoadedModel` (pipelines/loading.py), or natively a path to a Hugging Face or converted
-model folder. The API is async on both sides, because in the browser loading and running talk to the GPU.
+`model` is natively a path to a Hugging Face / sentence-transformers folder (numpy backend), and in the
+browser the id of a model the site ships (WebGPU backend), or a `PipelineModel` (pipelines/loading.py).
+The API is async on both sides, because in the browser loading and running talk to the GPU.
 """
 import importlib
 

@@ -1,17 +1,19 @@
 """Load a model for a pipeline: config, tokenizer, pooling, max length and weights on a backend.
 
-Natively `model` is a folder: a Hugging Face / sentence-transformers folder (float safetensors,
-quantized on the way in) or a folder written by `build.py convert` (manifest.json + shards).
+Natively `model` is a Hugging Face / sentence-transformers folder (float safetensors, quantized on
+the way in). In the browser it is the id of a model the site ships (`build.py build --model`): the
+model loader moves its shards into GPU buffers and the tokenizer comes from its shipped files.
 """
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..models.weights import ArraySource, ModelWeights
+from ..env import IN_PYODIDE
+from ..models.weights import ArraySource, LoadedTensorSource, ModelWeights
 
 
 @dataclass
-class LoadedModel:
+class PipelineModel:
     model_id: str
     config: dict
     tokenizer: object
@@ -20,6 +22,7 @@ class LoadedModel:
     dtype: str
     pooling: str = "mean"
     max_length: int = 512
+    gpu_tensors: object = None   # the staticml.weights.LoadedModel owning the GPU buffers (browser)
 
 
 def pooling_mode(pooling_config: dict | None) -> str:
@@ -48,7 +51,9 @@ def _json(path: Path):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-async def load_model(model, backend=None, dtype: str = "f32") -> LoadedModel:
+async def load_model(model, backend=None, dtype: str = "f32") -> PipelineModel:
+    if IN_PYODIDE:
+        return await load_shipped_model(str(model), backend)
     from ..tokenizer import Tokenizer
 
     folder = Path(model)
@@ -61,7 +66,30 @@ async def load_model(model, backend=None, dtype: str = "f32") -> LoadedModel:
     config = _json(folder / "config.json")
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     source = ArraySource.from_safetensors(folder / "model.safetensors")
-    return LoadedModel(folder.name, config, tokenizer, ModelWeights(backend, source, dtype), backend, dtype,
+    return PipelineModel(folder.name, config, tokenizer, ModelWeights(backend, source, dtype), backend, dtype,
                        pooling_mode(_json(folder / "1_Pooling" / "config.json")),
                        max_length_of(config, _json(folder / "sentence_bert_config.json"),
                                      _json(folder / "tokenizer_config.json")))
+
+
+async def load_shipped_model(model_id: str, backend) -> PipelineModel:
+    """A model the site ships, by id: shards -> GPU buffers (never through Python), tokenizer from its files."""
+    import staticml_models as loader
+
+    from .. import weights as gpu_weights
+    from ..tokenizer import Tokenizer
+
+    if backend is None or backend.name != "webgpu":
+        raise ValueError("models shipped with the site load onto the WebGPU backend")
+    loaded = await gpu_weights.load(backend.device, model_id)
+    manifest = loaded.manifest
+    st = manifest.get("sentence_transformers") or {}
+    files = manifest.get("files", {})
+    tok_config = json.loads(await loader.fileText(model_id, "tokenizer_config.json")) \
+        if "tokenizer_config.json" in files else None
+    config = manifest["config"]
+    max_length = max_length_of(config, st, tok_config)
+    tokenizer = Tokenizer.from_json(await loader.fileText(model_id, "tokenizer.json"), model_max_length=max_length)
+    weights = ModelWeights(backend, LoadedTensorSource(loaded.tensors), manifest.get("dtype", "f32"))
+    return PipelineModel(model_id, config, tokenizer, weights, backend, manifest.get("dtype", "f32"),
+                         pooling_mode(st.get("pooling")), max_length, loaded)

@@ -79,6 +79,13 @@ class WebGPUBackend:
             self.write(t, data)
         return t
 
+    def adopt(self, name: str, shape, dtype: str, buffer_id: int) -> Tensor:
+        """A tensor over a GPU buffer someone else filled and owns (the model loader, staticml.weights)."""
+        n = 1
+        for d in shape:
+            n *= d
+        return Tensor(Storage(n * ITEMSIZE[dtype], "weight", name, buffer_id, self), shape, dtype)
+
     def write(self, t: Tensor, data) -> None:
         raw = _bytes(data)
         if len(raw) != t.storage.nbytes:
