@@ -129,11 +129,12 @@ async def host_overhead(args_json: str) -> str:
             glue.recordDispatch(*rec)
         glue.submitRecord()
 
+    ops_i32 = webgpu._i32([v for rec in prog.records for v in rec])
     plan_ms = await host_ms(lambda: _replay(prog._ops))
     ffi_ms = await host_ms(per_dispatch_ffi)
     js_ms = 0.0
     for _ in range(reps):
-        js_ms += glue.timeEncodeLoop(prog._ops, 1)
+        js_ms += glue.timeEncodeLoop(ops_i32, 1)
         await _idle()
     js_ms /= reps
     prog.release()

@@ -36,17 +36,18 @@ def _bytes(data) -> bytes:
     return bytes(memoryview(data).cast("B"))
 
 
-def _record(records):
-    """The replay record as a JS Int32Array of [pipeline, bind group, x, y, z], made once per plan."""
-    from ..gpu.webgpu import _i32
-
-    return _i32([v for r in records for v in r])
-
-
-def _replay(ops) -> None:
+def _record(records) -> int:
+    """The replay record ([pipeline, bind group, x, y, z] per dispatch) resolved once by the glue
+    into GPU objects; returns its id in the glue's table (released like any GPU object)."""
     from ..gpu import webgpu
 
-    webgpu.glue.runPlan(ops)  # the one FFI call: one command encoder, one compute pass, one submit
+    return webgpu.glue.preparePlan(webgpu._i32([v for r in records for v in r]))
+
+
+def _replay(plan_id: int) -> None:
+    from ..gpu import webgpu
+
+    webgpu.glue.replayPlan(plan_id)  # the one FFI call: one command encoder, one compute pass, one submit
 
 
 class WebGPUBackend:
@@ -117,7 +118,7 @@ class GPUProgram:
         self.buffers = {}         # Storage -> buffer id (inputs and temps)
         self._owned_buffers = []  # pooled buffers to hand back
         self._objects = []        # bind groups and the uniform buffer to release
-        self._ops = None          # the replay record, a JS Int32Array kept across runs
+        self._ops = None          # id of the glue's prepared replay record
 
     async def build(self) -> None:
         be, dev = self.backend, self.backend.device
@@ -148,6 +149,7 @@ class GPUProgram:
             records.append((pipeline_of[d.key], group, *d.groups))
         self.records = records
         self._ops = _record(records)
+        self._objects.append(self._ops)
 
     def _buffer_of(self, t) -> int:
         if t is DUMMY:
