@@ -226,3 +226,10 @@ export function replayPlan(id) {
   pass.end();
   dev.queue.submit([encoder.finish()]);
 }
+
+// Benchmark: host milliseconds per replayPlan(id), called `reps` times from JS (no FFI in between).
+export function timeReplay(id, reps) {
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) replayPlan(id);
+  return (performance.now() - t0) / reps;
+}

@@ -45,9 +45,19 @@ def _record(records) -> int:
 
 
 def _replay(plan_id: int) -> None:
-    from ..gpu import webgpu
+    _replay_fn()(plan_id)  # the one FFI call: one command encoder, one compute pass, one submit
 
-    webgpu.glue.replayPlan(plan_id)  # the one FFI call: one command encoder, one compute pass, one submit
+
+_glue_replay = []
+
+
+def _replay_fn():
+    """glue.replayPlan, looked up once (each attribute access on a JS module makes a new proxy)."""
+    if not _glue_replay:
+        from ..gpu import webgpu
+
+        _glue_replay.append(webgpu.glue.replayPlan)
+    return _glue_replay[0]
 
 
 class WebGPUBackend:
