@@ -1,6 +1,7 @@
 """What site/worker.js calls in Python. Every function takes and returns a JSON string, so only
 strings cross the worker's FFI boundary."""
 import json
+import os
 import time
 
 from . import __version__, selftest as _selftest
@@ -11,6 +12,8 @@ _state: dict = {}
 
 async def boot(options_json: str) -> str:
     options = json.loads(options_json)
+    if options.get("debug") in ("1", "true"):  # ?debug=1: plans submit and check op by op (runtime/debug.py)
+        os.environ["STATICML_DEBUG"] = "1"
     t0 = time.perf_counter()
     device = await WebGPUDevice.request(options.get("power", "high-performance"))
     _state["device"] = device
