@@ -78,6 +78,13 @@ class WebGPUBackend:
 
         return cls(await WebGPUDevice.request())
 
+    def describe(self) -> dict:
+        """What runs, for info() and the page: backend, adapter, and the kernel variants chosen."""
+        info = self.device.info
+        return {"backend": self.name, "adapter": {k: info.get(k, "") for k in ("vendor", "architecture", "description")},
+                "software_adapter": self.software, "linear_variant": linear.variant(self.software),
+                "f16_weights": "native" if linear.f16_native(self.features) else "unpack2x16float"}
+
     # ---- weights and constants ----
     def constant(self, name: str, shape, dtype: str = "f32", data=None) -> Tensor:
         n = 1
