@@ -1,17 +1,34 @@
-"""What site/worker.js calls in Python. Every function takes and returns a JSON string, so only
-strings cross the worker's FFI boundary."""
+"""What site/worker.js calls in Python. Every function takes a JSON string and returns the JSON
+envelope {"ok": true, "value": ...} or {"ok": false, "error": "<message for a person>"}, so only
+strings cross the worker's FFI boundary and the page never shows a Python traceback."""
+import functools
 import json
 import os
 import time
 
-from . import __version__, selftest as _selftest
+from . import __version__, selftest as _selftest, weights
 from .gpu.webgpu import WebGPUDevice
 
 _state: dict = {}
 
 
-async def boot(options_json: str) -> str:
-    options = json.loads(options_json)
+def _message(exc: BaseException) -> str:
+    # A JsException's text is "Error: <the JS message>"; the JS message is already written for people.
+    return str(exc).removeprefix("Error: ") or type(exc).__name__
+
+
+def _json_api(fn):
+    @functools.wraps(fn)
+    async def wrapper(args_json: str) -> str:
+        try:
+            return json.dumps({"ok": True, "value": await fn(json.loads(args_json or "{}"))})
+        except Exception as exc:  # the envelope carries every failure to the page, none is swallowed
+            return json.dumps({"ok": False, "error": _message(exc), "type": type(exc).__name__})
+    return wrapper
+
+
+@_json_api
+async def boot(options: dict) -> dict:
     if options.get("debug") in ("1", "true"):  # ?debug=1: plans submit and check op by op (runtime/debug.py)
         os.environ["STATICML_DEBUG"] = "1"
     t0 = time.perf_counter()
@@ -26,7 +43,7 @@ async def boot(options_json: str) -> str:
         "features": device.info.get("features", []),
         "timings": {"request_device_ms": round((time.perf_counter() - t0) * 1000, 1)},
     }
-    return json.dumps(_state["info"])
+    return _state["info"]
 
 
 def _device() -> WebGPUDevice:
@@ -35,12 +52,14 @@ def _device() -> WebGPUDevice:
     return _state["device"]
 
 
-async def selftest(args_json: str) -> str:
-    return json.dumps(await _selftest.run(_device()))
+@_json_api
+async def selftest(args: dict) -> dict:
+    return await _selftest.run(_device())
 
 
-async def info(args_json: str) -> str:
-    return json.dumps(_state.get("info"))
+@_json_api
+async def info(args: dict) -> dict:
+    return _state.get("info")
 
 
 def _pyodide_version() -> str:
@@ -50,3 +69,25 @@ def _pyodide_version() -> str:
         return pyodide.__version__
     except ImportError:
         return ""
+
+
+@_json_api
+async def load_model(args: dict) -> dict:
+    """Loads (or reloads) a model's tensors into GPU buffers; returns {tensors: {name: {buffer, offset,
+    nbytes, dtype, shape[, quant]}}, transfer: {...what came from the network / IndexedDB}}."""
+    model_id = args["model"]
+    loaded = _state.setdefault("models", {})
+    if model_id in loaded:
+        loaded.pop(model_id).release(_device())
+    loaded[model_id] = await weights.load(_device(), model_id)
+    return loaded[model_id].table()
+
+
+@_json_api
+async def verify_model(args: dict) -> dict:
+    """sha256 of every loaded tensor as read back from the GPU."""
+    model_id = args["model"]
+    model = _state.get("models", {}).get(model_id)
+    if model is None:
+        raise RuntimeError(f"model {model_id} is not loaded: call loadModel first")
+    return await model.checksums(_device())
