@@ -148,34 +148,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 // On a CPU "workgroup memory" is ordinary memory behind the same caches, and every barrier is a
 // coroutine switch per invocation, so staging tiles costs more than it saves. Here each invocation
 // reads its 4 rows of x and 4 weight rows straight from storage, 4 k at a time, and does 64
-// multiply-adds per 4 k (a packed q8 word is exactly 4 k; a q4 word half-used per step).
+// multiply-adds per 4 k (a packed q8 word is exactly 4 k). The hot loop has no branches: row and
+// column indices are clamped into range (the extra results are never stored) and the last K % 4
+// values run in a separate tail step.
 fn x4(base: u32, m: u32, k: u32) -> vec4<f32> {
-  if (m >= u.M) { return vec4<f32>(0.0); }
   let i = base + m * u.K + k;
-  if (k + 3u < u.K) { return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]); }
-  var v = vec4<f32>(0.0);
-  for (var j = 0u; j < 4u; j++) { if (k + j < u.K) { v[j] = x[i + j]; } }
-  return v;
+  return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
 }
 
+// 4 consecutive k of weight row n (k a multiple of 4, k + 3 < K), dequantized
 fn w4(wb: u32, n: u32, k: u32) -> vec4<f32> {
-  if (n >= u.N) { return vec4<f32>(0.0); }
-  if (W_KIND == 0u || W_KIND == 4u) {
-    var v = vec4<f32>(0.0);
-    for (var j = 0u; j < 4u; j++) {
-      if (k + j < u.K) {
-        let i = select(wb + (k + j) * u.row_words + n, wb + n * u.row_words + k + j, W_KIND == 0u);
-        v[j] = bitcast<f32>(w[i]);
-      }
-    }
-    return v;
+  if (W_KIND == 0u) {
+    let i = wb + n * u.row_words + k;
+    return vec4<f32>(bitcast<f32>(w[i]), bitcast<f32>(w[i + 1u]), bitcast<f32>(w[i + 2u]), bitcast<f32>(w[i + 3u]));
+  }
+  if (W_KIND == 4u) {
+    let i = wb + k * u.row_words + n;
+    let s = u.row_words;
+    return vec4<f32>(bitcast<f32>(w[i]), bitcast<f32>(w[i + s]), bitcast<f32>(w[i + 2u * s]), bitcast<f32>(w[i + 3u * s]));
   }
   let row = wb + n * u.row_words;
-  if (W_KIND == 1u) {  // two words of f16 pairs; rows are padded to whole words
-    let lo = unpack_f16_pair(w[row + k / 2u]);
-    var hi = vec2<f32>(0.0);
-    if (k + 2u < u.K) { hi = unpack_f16_pair(w[row + k / 2u + 1u]); }
-    return vec4<f32>(lo, hi);
+  if (W_KIND == 1u) {  // two words of f16 pairs
+    return vec4<f32>(unpack_f16_pair(w[row + k / 2u]), unpack_f16_pair(w[row + k / 2u + 1u]));
   }
   if (W_KIND == 2u) {  // one word = 4 int8 along k
     let word = bitcast<i32>(w[row + k / 4u]);
@@ -188,23 +182,58 @@ fn w4(wb: u32, n: u32, k: u32) -> vec4<f32> {
   return (q - 8.0) * scales[n * u.n_groups + k / 32u];
 }
 
+// one k of weight row n, dequantized (the K % 4 tail)
+fn w1(wb: u32, n: u32, k: u32) -> f32 {
+  if (W_KIND == 0u) { return bitcast<f32>(w[wb + n * u.row_words + k]); }
+  if (W_KIND == 4u) { return bitcast<f32>(w[wb + k * u.row_words + n]); }
+  let row = wb + n * u.row_words;
+  if (W_KIND == 1u) { return unpack_f16_pair(w[row + k / 2u])[k % 2u]; }
+  if (W_KIND == 2u) { return f32(extractBits(bitcast<i32>(w[row + k / 4u]), 8u * (k % 4u), 8u)) * scales[n]; }
+  return (f32((w[row + k / 8u] >> (4u * (k % 8u))) & 15u) - 8.0) * scales[n * u.n_groups + k / 32u];
+}
+
 @compute @workgroup_size(8, 8)
 fn main_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let m0 = wid.y * 32u + lid.y * 4u;
   let n0 = wid.x * 32u + lid.x * 4u;
   let xb = wid.z * u.x_batch;
   let wb = wid.z * u.w_batch;
-  var acc: array<vec4<f32>, 4>;  // acc[i][j]: row m0 + i, column n0 + j
-  for (var k = 0u; k < u.K; k += 4u) {
-    let b0 = w4(wb, n0, k);
-    let b1 = w4(wb, n0 + 1u, k);
-    let b2 = w4(wb, n0 + 2u, k);
-    let b3 = w4(wb, n0 + 3u, k);
-    for (var i = 0u; i < 4u; i++) {
-      let a = x4(xb, m0 + i, k);
-      acc[i] += vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
-    }
+  // clamped rows / columns: always valid loads; results past M or N are dropped at the store
+  let ma = min(m0, u.M - 1u);
+  let mb = min(m0 + 1u, u.M - 1u);
+  let mc = min(m0 + 2u, u.M - 1u);
+  let md = min(m0 + 3u, u.M - 1u);
+  let na = min(n0, u.N - 1u);
+  let nb = min(n0 + 1u, u.N - 1u);
+  let nc = min(n0 + 2u, u.N - 1u);
+  let nd = min(n0 + 3u, u.N - 1u);
+  var acc0 = vec4<f32>(0.0);  // row m0 + 0, columns n0 .. n0 + 3
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  let k4 = u.K - u.K % 4u;
+  for (var k = 0u; k < k4; k += 4u) {
+    let b0 = w4(wb, na, k);
+    let b1 = w4(wb, nb, k);
+    let b2 = w4(wb, nc, k);
+    let b3 = w4(wb, nd, k);
+    let a0 = x4(xb, ma, k);
+    let a1 = x4(xb, mb, k);
+    let a2 = x4(xb, mc, k);
+    let a3 = x4(xb, md, k);
+    acc0 += vec4<f32>(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
+    acc1 += vec4<f32>(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
+    acc2 += vec4<f32>(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
+    acc3 += vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
   }
+  for (var k = k4; k < u.K; k++) {
+    let b = vec4<f32>(w1(wb, na, k), w1(wb, nb, k), w1(wb, nc, k), w1(wb, nd, k));
+    acc0 += x[xb + ma * u.K + k] * b;
+    acc1 += x[xb + mb * u.K + k] * b;
+    acc2 += x[xb + mc * u.K + k] * b;
+    acc3 += x[xb + md * u.K + k] * b;
+  }
+  let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   let ob = wid.z * u.out_batch;
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + i;

@@ -3,6 +3,7 @@ envelope {"ok": true, "value": ...} or {"ok": false, "error": "<message for a pe
 strings cross the worker's FFI boundary and the page never shows a Python traceback."""
 import functools
 import json
+import os
 import time
 
 from . import __version__, selftest as _selftest, weights
@@ -29,6 +30,8 @@ def _json_api(fn):
 
 @_json_api
 async def boot(options: dict) -> dict:
+    if options.get("debug") in ("1", "true"):  # ?debug=1: plans submit and check op by op (runtime/debug.py)
+        os.environ["STATICML_DEBUG"] = "1"
     t0 = time.perf_counter()
     device = await WebGPUDevice.request(options.get("power", "high-performance"))
     _state["device"] = device

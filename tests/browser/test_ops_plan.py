@@ -141,3 +141,43 @@ def test_100_replays_leak_no_pyproxy_and_no_gpu_object(selenium_gpu):
     assert r["after"] == r["before"], r
     assert r["released"] == r["baseline"], r
     assert r["weights"] == 12  # 4 weights + 4 biases + 2 LayerNorms x 2
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _pool_reuse(selenium) -> dict:
+    import staticml_glue
+
+    from staticml.runtime import Plan, ops
+    from staticml.runtime.webgpu_backend import WebGPUBackend
+
+    be = await WebGPUBackend.request()
+    b = be.constant("b", (64,), "f32", bytes(256))
+
+    def chain(n):
+        plan = Plan(f"chain{n}")
+        y = plan.input("x", (4, 64))
+        for _ in range(n):
+            y = ops.add(y, b)
+        plan.output("y", y)
+        return plan
+
+    first = await be.compile(chain(50))
+    buffers_first = len(first._owned_buffers)
+    first.release()
+    live = staticml_glue.liveObjects()
+    second = await be.compile(chain(30))  # same sizes: served from the pool, no new buffer
+    fresh = staticml_glue.liveObjects() - live - len(second._objects)
+    out = await second.run({"x": bytes(4 * 256)})
+    second.release()
+    be.release_weights()
+    be.pool.trim()
+    return {"buffers_first": buffers_first, "fresh_buffers_second": fresh, "idle_after_trim": be.pool.idle(),
+            "y_is_zero": out["y"] == bytes(4 * 256), "describe": be.describe()}
+
+
+def test_buffer_pool_reuses_within_and_across_plans(selenium_gpu):
+    r = _pool_reuse(selenium_gpu)
+    assert r["buffers_first"] == 3  # the input + two temps alternating down a 50-op chain
+    assert r["fresh_buffers_second"] == 0
+    assert r["idle_after_trim"] == 0 and r["y_is_zero"]
+    assert r["describe"]["backend"] == "webgpu" and r["describe"]["linear_variant"] == "direct"  # SwiftShader

@@ -51,7 +51,10 @@ def _harness():
     return chromium
 
 
-def run(quick: bool = False, log=print) -> dict:
+SECTIONS = ("matmul", "host_overhead", "tiled_vs_naive")
+
+
+def run(quick: bool = False, log=print, only=SECTIONS) -> dict:
     from ..builder.serve import make_server
     from ..builder.site import BuildOptions, build
 
@@ -72,9 +75,12 @@ def run(quick: bool = False, log=print) -> dict:
             result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "adapter": call("adapter", {})}
             log("adapter:", result["adapter"].get("architecture"), result["adapter"].get("description"))
             shapes = MATMUL_SHAPES[:2] if quick else MATMUL_SHAPES
-            result["matmul"] = call("matmul_throughput", {"shapes": shapes, "dtypes": DTYPES})
-            result["host_overhead"] = call("host_overhead", {"dispatches": 200, "reps": 30})
-            result["tiled_vs_naive"] = call("tiled_vs_naive", {"size": 256 if quick else 512})
+            if "matmul" in only:
+                result["matmul"] = call("matmul_throughput", {"shapes": shapes, "dtypes": DTYPES})
+            if "host_overhead" in only:
+                result["host_overhead"] = call("host_overhead", {"dispatches": 200, "reps": 30})
+            if "tiled_vs_naive" in only:
+                result["tiled_vs_naive"] = call("tiled_vs_naive", {"size": 256 if quick else 512})
         finally:
             driver.quit()
             server.shutdown()
@@ -87,16 +93,17 @@ def table(r: dict) -> str:
     lines = [f"ops benchmark, {r['date']}, adapter: {a.get('architecture') or '?'} / {a.get('description') or '?'}"
              f" (fallback={a.get('isFallbackAdapter')}, shader-f16={'shader-f16' in a.get('features', [])})", "",
              f"{'weights':<8}{'M x K x N':>18}{'ms':>10}{'GFLOP/s':>10}  kernel"]
-    for row in r["matmul"]:
+    for row in r.get("matmul", []):
         lines.append(f"{row['dtype']:<8}{row['M']:>6} x{row['K']:>5} x{row['N']:>5}{row['ms']:>10}{row['gflops']:>10}  {row['kernel']}")
-    h = r["host_overhead"]
-    lines += ["", f"host overhead per dispatch, {h['dispatches']}-dispatch plan ({h['reps']} reps):",
+    h = r.get("host_overhead")
+    lines += [] if not h else ["", f"host overhead per dispatch, {h['dispatches']}-dispatch plan ({h['reps']} reps):",
               f"  plan replay (1 FFI call, 1 submit)   {h['plan_replay_us_per_dispatch']:>8} us",
+              f"  same replay, called from JS          {h['replay_from_js_us_per_dispatch']:>8} us",
               f"  plain JS loop (same dispatches)      {h['js_loop_us_per_dispatch']:>8} us",
               f"  1 FFI call per dispatch from Python  {h['python_ffi_per_dispatch_us_per_dispatch']:>8} us",
               f"  plan / JS = {h['plan_vs_js']}x (target <= 1.2x), per-dispatch FFI / plan = {h['ffi_vs_plan']}x", ""]
     lines.append("f32 matmul kernels on the same adapter:")
-    for row in r["tiled_vs_naive"]:
+    for row in r.get("tiled_vs_naive", []):
         if "kernel" in row:
             lines.append(f"  {row['kernel']:<30}{row['size']:>5}^3 {row['ms']:>9} ms {row['gflops']:>8} GFLOP/s")
         else:
@@ -104,8 +111,8 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main(quick: bool = False) -> int:
-    result = run(quick, log=lambda *a: print(*a, file=sys.stderr))
+def main(quick: bool = False, only=SECTIONS) -> int:
+    result = run(quick, log=lambda *a: print(*a, file=sys.stderr), only=only)
     print(json.dumps(result, indent=2))
     print(table(result))
     return 0

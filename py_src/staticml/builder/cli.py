@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("what", choices=["ops"], help="ops: matmul GFLOP/s per weight dtype, per-dispatch host "
                                                      "overhead of plans, tiled vs naive matmul")
     bench.add_argument("--quick", action="store_true", help="smaller shapes (a smoke run)")
+    bench.add_argument("--only", action="append", choices=["matmul", "host_overhead", "tiled_vs_naive"],
+                       help="run only these sections (repeatable)")
     return p
 
 
@@ -69,7 +71,7 @@ def main(argv=None) -> int:
         elif args.command == "bench":
             from ..bench import ops as bench_ops
 
-            return bench_ops.main(quick=args.quick)
+            return bench_ops.main(quick=args.quick, only=args.only or bench_ops.SECTIONS)
     except BuildError as e:
         print(f"build.py {args.command}: error: {e}", file=sys.stderr)
         return 2

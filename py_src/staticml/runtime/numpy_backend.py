@@ -40,6 +40,10 @@ class NumpyBackend:
     def __init__(self):
         self._dense = weakref.WeakKeyDictionary()  # Weight -> dequantized float32 [N, K], made once
 
+    def describe(self) -> dict:
+        return {"backend": self.name, "adapter": None, "software_adapter": None, "linear_variant": "reference",
+                "f16_weights": "numpy"}
+
     # ---- weights and constants (identical signatures on every backend) ----
     def constant(self, name: str, shape, dtype: str = "f32", data=None) -> Tensor:
         """A device-resident tensor (bias, norm gains, embedding tables); data may come later via write()."""

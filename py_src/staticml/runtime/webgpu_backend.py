@@ -36,17 +36,28 @@ def _bytes(data) -> bytes:
     return bytes(memoryview(data).cast("B"))
 
 
-def _record(records):
-    """The replay record as a JS Int32Array of [pipeline, bind group, x, y, z], made once per plan."""
-    from ..gpu.webgpu import _i32
-
-    return _i32([v for r in records for v in r])
-
-
-def _replay(ops) -> None:
+def _record(records) -> int:
+    """The replay record ([pipeline, bind group, x, y, z] per dispatch) resolved once by the glue
+    into GPU objects; returns its id in the glue's table (released like any GPU object)."""
     from ..gpu import webgpu
 
-    webgpu.glue.runPlan(ops)  # the one FFI call: one command encoder, one compute pass, one submit
+    return webgpu.glue.preparePlan(webgpu._i32([v for r in records for v in r]))
+
+
+def _replay(plan_id: int) -> None:
+    _replay_fn()(plan_id)  # the one FFI call: one command encoder, one compute pass, one submit
+
+
+_glue_replay = []
+
+
+def _replay_fn():
+    """glue.replayPlan, looked up once (each attribute access on a JS module makes a new proxy)."""
+    if not _glue_replay:
+        from ..gpu import webgpu
+
+        _glue_replay.append(webgpu.glue.replayPlan)
+    return _glue_replay[0]
 
 
 class WebGPUBackend:
@@ -66,6 +77,13 @@ class WebGPUBackend:
         from ..gpu.webgpu import WebGPUDevice
 
         return cls(await WebGPUDevice.request())
+
+    def describe(self) -> dict:
+        """What runs, for info() and the page: backend, adapter, and the kernel variants chosen."""
+        info = self.device.info
+        return {"backend": self.name, "adapter": {k: info.get(k, "") for k in ("vendor", "architecture", "description")},
+                "software_adapter": self.software, "linear_variant": linear.variant(self.software),
+                "f16_weights": "native" if linear.f16_native(self.features) else "unpack2x16float"}
 
     # ---- weights and constants ----
     def constant(self, name: str, shape, dtype: str = "f32", data=None) -> Tensor:
@@ -124,7 +142,7 @@ class GPUProgram:
         self.buffers = {}         # Storage -> buffer id (inputs and temps)
         self._owned_buffers = []  # pooled buffers to hand back
         self._objects = []        # bind groups and the uniform buffer to release
-        self._ops = None          # the replay record, a JS Int32Array kept across runs
+        self._ops = None          # id of the glue's prepared replay record
 
     async def build(self) -> None:
         be, dev = self.backend, self.backend.device
@@ -155,6 +173,7 @@ class GPUProgram:
             records.append((pipeline_of[d.key], group, *d.groups))
         self.records = records
         self._ops = _record(records)
+        self._objects.append(self._ops)
 
     def _buffer_of(self, t) -> int:
         if t is DUMMY:
