@@ -124,6 +124,8 @@ window.staticml = {
   ready,
   info: () => (info ? structuredClone(info) : null),
   selftest: () => call("selftest", {}),
+  embed,
+  search,
   // Model cache (works while Python still boots): state per model, and download into IndexedDB.
   cacheState: () => send("cache_state", {}),
   downloadModel: (model) => send("download_model", { model }),
@@ -140,6 +142,106 @@ window.staticml = {
     ...(await call("requests", {})),
   ],
 };
+
+// ---- The demo: semantic search with the model the site ships (query parameters dtype= and backend=) ----
+const demo = config.demo || null;
+const params = new URLSearchParams(location.search);
+
+function demoModel() {
+  if (!demo) throw new Error("this site was built without the demo model (build.py build --no-demo)");
+  const backend = params.get("backend") || "webgpu";
+  if (!demo.backends.includes(backend)) {
+    throw new Error(`backend ${JSON.stringify(backend)} is not available here; this site has: ${demo.backends.join(", ")}`);
+  }
+  const dtype = params.get("dtype") || demo.default_dtype;
+  if (!(dtype in demo.models)) {
+    throw new Error(`dtype ${JSON.stringify(dtype)} was not built; this site has: ${Object.keys(demo.models).join(", ")}`);
+  }
+  return { id: demo.models[dtype], dtype, backend };
+}
+
+async function timed(name, promise) {
+  const t = performance.now();
+  const value = await promise;
+  if (info) info.timings[name] = +(performance.now() - t).toFixed(1);
+  return value;
+}
+
+// Normalised embeddings, one Float32Array per text.
+async function embed(texts) {
+  if (!Array.isArray(texts) || !texts.every((t) => typeof t === "string")) throw new TypeError("embed() takes an array of strings");
+  const rows = await timed("last_embed_ms", call("embed", { texts, model: demoModel().id }));
+  return rows.map((row) => Float32Array.from(row));
+}
+
+// The k documents of the demo index closest in meaning to the query: [{id, text, score}].
+async function search(query, k = 10) {
+  const out = await timed("last_search_ms", call("search", { query, k, model: demoModel().id, index: demo.index }));
+  return out.results;
+}
+
+function setDemoInfo() {
+  if (!info || !demo) return;
+  const m = demoModel();
+  info.model = { id: m.id, dtype: m.dtype, backend: m.backend, index: demo.index };
+}
+
+async function startDemo() {
+  if (!demo) return;
+  $("search").hidden = false;
+  let model;
+  try {
+    model = demoModel();
+  } catch (err) {
+    $("search-meta").textContent = err.message;
+    $("search-meta").className = "error";
+    return;
+  }
+  await ready;
+  setDemoInfo();
+  $("search-meta").textContent = `loading ${model.id} and the ${demo.index} index…`;
+  try {
+    const r = await timed("load_search_ms", call("load_search", { model: model.id, index: demo.index }));
+    $("search-meta").textContent = `ready: ${r.documents} documents, model ${model.id} (${model.dtype}) on ${info.backend}`;
+    $("query").disabled = $("search-button").disabled = false;
+    $("query").focus();
+  } catch (err) {
+    $("search-meta").textContent = "could not load the model: " + err.message;
+    $("search-meta").className = "error";
+  }
+}
+
+$("search-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const query = $("query").value;
+  const meta = $("search-meta");
+  meta.className = "";
+  if (!query.trim()) {
+    meta.textContent = "Type a few words to search for.";
+    meta.className = "error";
+    return;
+  }
+  meta.textContent = "searching…";
+  try {
+    const results = await search(query, 10);
+    const a = info.adapter;
+    meta.textContent = `${results.length} results in ${info.timings.last_search_ms} ms · backend ${info.backend} on ` +
+      `${a.description || a.architecture || a.vendor} · model ${info.model.id}`;
+    const list = $("results");
+    list.replaceChildren(...results.map((r) => {
+      const li = document.createElement("li");
+      li.innerHTML = '<span class="doc-id"></span><span class="score"></span><p class="doc-text"></p>';
+      li.querySelector(".doc-id").textContent = r.id;
+      li.querySelector(".score").textContent = `score ${r.score.toFixed(3)}`;
+      li.querySelector(".doc-text").textContent = r.text;
+      return li;
+    }));
+  } catch (err) {
+    meta.textContent = err.message;
+    meta.className = "error";
+  }
+});
+startDemo();
 
 $("selftest").addEventListener("click", async () => {
   $("selftest-result").textContent = "running…";

@@ -149,6 +149,16 @@ async def _search_index(index_id: str, extractor):
 
 
 @_json_api
+async def load_search(args: dict) -> dict:
+    """Loads the model and the index ahead of the first query (downloads, GPU upload, plan compile)."""
+    t0 = time.perf_counter()
+    index = await _search_index(args["index"], await _extractor(args["model"]))
+    await index.search("warm up", 1)
+    _timing("load_search_ms", t0)
+    return {"documents": len(index.docs), "ms": _state["info"]["timings"]["load_search_ms"]}
+
+
+@_json_api
 async def search(args: dict) -> dict:
     """Top args["k"] documents of index args["index"] for args["query"], embedded with args["model"]."""
     extractor = await _extractor(args["model"])

@@ -18,6 +18,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="copy the files of DIR into the site root as they are")
     b.add_argument("--model", type=Path, action="append", default=[], metavar="DIR",
                    help="include a model converted by `build.py convert` (repeatable); served from models/<id>/")
+    b.add_argument("--no-demo", action="store_true",
+                   help="leave out the semantic-search demo (all-MiniLM-L6-v2 + a stdlib-docs index)")
+    b.add_argument("--dtypes", default="f32,q8", metavar="LIST",
+                   help="the demo model's weight dtypes, comma-separated, first is the default (default f32,q8)")
     b.add_argument("--cross-origin-isolated", action="store_true",
                    help="send COOP/COEP headers (needed for multi-threaded WebAssembly)")
     b.add_argument("--app", type=Path, default=None, metavar="FOLDER",
@@ -50,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _dtypes(text: str) -> tuple:
+    dtypes = tuple(d.strip() for d in text.split(",") if d.strip())
+    bad = [d for d in dtypes if d not in ("f32", "f16", "q8", "q4")]
+    if bad or not dtypes:
+        raise BuildError(f"--dtypes {text!r}: choose from f32, f16, q8, q4 (comma-separated)")
+    return dtypes
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -58,7 +70,7 @@ def main(argv=None) -> int:
 
             build(BuildOptions(out=args.out or REPO / "dist", static_dir=args.static,
                                cross_origin_isolated=args.cross_origin_isolated, app_dir=args.app,
-                               models=args.model))
+                               models=args.model, demo_dtypes=() if args.no_demo else _dtypes(args.dtypes)))
         elif args.command == "convert":
             from .models import convert
 

@@ -37,6 +37,7 @@ class BuildOptions:
     cross_origin_isolated: bool = False     # emit COOP/COEP (needed for SharedArrayBuffer threads)
     app_dir: Path | None = None             # a PyScript app whose pages the site serves (pyscript_app.py)
     models: list = field(default_factory=list)  # folders written by `build.py convert`
+    demo_dtypes: tuple = ()                 # the semantic-search demo with MiniLM in these dtypes (demo.py)
     log: callable = print
     repo: Path = REPO
     extra: dict = field(default_factory=dict)
@@ -104,6 +105,14 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
 
     # Models: shards live in IndexedDB (service_worker/sw.js), only their small manifests in the shell cache.
     models = [include_model(folder, root, opts.log) for folder in opts.models]
+    demo = None
+    if opts.demo_dtypes:
+        from .demo import INDEX_ID, demo_folders
+
+        entries = [include_model(folder, root, opts.log) for folder in demo_folders(opts.demo_dtypes, opts.log)]
+        models += entries
+        demo = {"index": INDEX_ID, "models": {m["dtype"]: m["id"] for m in entries if m["id"] != INDEX_ID},
+                "default_dtype": opts.demo_dtypes[0], "backends": ["webgpu"]}
     precache += [m["manifest"] for m in models]
 
     glue = asset("gpu_glue.js", (site / "gpu_glue.js").read_bytes())
@@ -123,13 +132,20 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
     config = {"worker": worker, "pyodideIndex": f"./pyodide/{digest}/", "lockfile": "./pyodide-lock.json",
               "packages": sorted(e["name"] for e in entries), "serviceWorker": "./sw.js",
               "staticml": __version__, "pyodide": PYODIDE_VERSION,
-              "models": [{k: m[k] for k in ("id", "manifest", "dtype", "total_bytes")} for m in models]}
+              "models": [{k: m[k] for k in ("id", "manifest", "dtype", "total_bytes")} for m in models],
+              "demo": demo}
     html = (site / "index.html").read_text()
     html = (html.replace("{{STATICML_CONFIG}}", json.dumps(config).replace("</", "<\\/"))
                 .replace('src="./app.js"', f'src="{app}"').replace('href="./style.css"', f'href="{css}"')
                 .replace('href="./icons/icon-192.png"', f'href="{icon_urls[192]}"'))
     (root / "index.html").write_text(html)
     shutil.copyfile(site / "404.html", root / "404.html")
+    if demo:  # the benchmark page: the same app, driven by bench.js (`build.py bench`, the GPU kit)
+        from ..bench_inputs import as_json
+
+        bench = asset("bench.js", (site / "bench.js").read_bytes())
+        (root / "bench.html").write_text(html.replace("</body>", f'<script type="module" src="{bench}"></script>\n</body>'))
+        (root / "bench-inputs.json").write_text(json.dumps(as_json(), indent=1) + "\n")
 
     manifest = {"name": "staticml", "short_name": "staticml", "start_url": "./", "scope": "./",
                 "display": "standalone", "background_color": "#181c30", "theme_color": "#181c30",
