@@ -31,7 +31,8 @@ def make_driver(webgpu: bool = True, extra_flags=(), user_data_dir: str | None =
     opts.add_argument(f"--user-data-dir={user_data_dir or tempfile.mkdtemp(prefix='staticml-chromium-')}")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
-    driver.set_script_timeout(300)
+    driver.set_script_timeout(600)
+    driver.command_executor._client_config.timeout = 660  # Selenium's HTTP wait must outlast the script timeout
     return driver
 
 

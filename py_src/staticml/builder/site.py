@@ -109,9 +109,9 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
     if opts.demo_dtypes:
         from .demo import INDEX_ID, demo_folders
 
-        entries = [include_model(folder, root, opts.log) for folder in demo_folders(opts.demo_dtypes, opts.log)]
-        models += entries
-        demo = {"index": INDEX_ID, "models": {m["dtype"]: m["id"] for m in entries if m["id"] != INDEX_ID},
+        shipped = [include_model(folder, root, opts.log) for folder in demo_folders(opts.demo_dtypes, opts.log)]
+        models += shipped
+        demo = {"index": INDEX_ID, "models": {m["dtype"]: m["id"] for m in shipped if m["id"] != INDEX_ID},
                 "default_dtype": opts.demo_dtypes[0], "backends": ["webgpu"]}
     precache += [m["manifest"] for m in models]
 

@@ -53,16 +53,28 @@ class FeatureExtraction:
         encoder = self.normalized if normalize_embeddings else self.encoder
         tokens = self.model.tokenizer.encode_batch(list(sentences), max_length=self.max_length, padding=False,
                                                    truncation=True)
-        # Batch texts of similar length together (longest first), so little work goes into padding.
-        order = sorted(range(len(sentences)), key=lambda i: -len(tokens.ids[i]))
         out = [None] * len(sentences)
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
+        for rows in self._batches(tokens.ids, batch_size):
             vectors = await self._encode_batch(encoder, [tokens.ids[i] for i in rows],
                                                [tokens.token_type_ids[i] for i in rows])
             for i, v in zip(rows, vectors):
                 out[i] = v
         return out
+
+    def _batches(self, ids: list, batch_size: int):
+        """Row indices, longest first, cut where the batch is full or the padded length would change,
+        so a short text is never padded to a long one's length (attention cost grows with T²)."""
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        batch, bucket = [], None
+        for i in order:
+            b = bucket_length(len(ids[i]), self.max_length)
+            if batch and (len(batch) == batch_size or b != bucket):
+                yield batch
+                batch = []
+            batch.append(i)
+            bucket = b if len(batch) == 1 else bucket
+        if batch:
+            yield batch
 
     async def _encode_batch(self, encoder, batch_ids: list, batch_types: list) -> list:
         n = len(batch_ids)
