@@ -1,0 +1,165 @@
+"""`CpuKernels`: one method per CPU kernel, driving site/cpu_glue.js (`staticml_cpu` in Pyodide).
+
+Tensors live in the kernels' wasm memory and are named by plain int pointers (0 = absent); Python
+only passes ints/floats, and bytes when it writes an input or reads a result, so weights never enter
+the Python heap (`fetch_into` streams them from a URL into the wasm memory). Each method's numpy
+definition is the matching `staticml.ops` reference (the ones not written yet are defined in
+tests/browser/test_cpu_kernels.py). Shapes are in each docstring; all activations are f32, row-major.
+"""
+import json
+
+from ..env import IN_PYODIDE
+from .layout import DTYPES
+
+if IN_PYODIDE:  # the one browser-only import of this module
+    import js
+    import staticml_cpu as _glue  # registered by the worker (or a test page)
+else:
+    _glue = None
+
+ACT = {"none": 0, "gelu_erf": 1, "gelu_tanh": 2, "silu": 3, "relu": 4}
+EMBED_DTYPES = {"f32": 0, "f16": 1, "q8": 2}
+VARIANTS = ("auto", "simd128", "relaxed")
+WASM_FILES = ("simd128", "relaxed", "simd128-threads", "relaxed-threads")
+
+
+def _act(act: str) -> int:
+    if act not in ACT:
+        raise ValueError(f"unknown activation {act!r}: use one of {', '.join(ACT)}")
+    return ACT[act]
+
+
+def _u8(data) -> "js.Uint8Array":
+    view = memoryview(data).cast("B")
+    out = js.Uint8Array.new(view.nbytes)
+    out.assign(view)
+    return out
+
+
+class CpuKernels:
+    """The loaded kernels. `info` says which variant runs, on how many threads, and why."""
+
+    def __init__(self, glue, info: dict):
+        self._glue = glue
+        self.info = info
+
+    @classmethod
+    async def load(cls, wasm_urls: dict, variant: str = "auto", threads: int = 1, glue=None) -> "CpuKernels":
+        """wasm_urls: {"simd128": url, "relaxed": url, "simd128-threads": url, "relaxed-threads": url}.
+        variant "auto" takes relaxed SIMD when the browser validates it; threads > 1 needs a
+        cross-origin-isolated page (else it runs on one thread and `info["reasons"]` says so);
+        threads=0 means one per core (at most 4)."""
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown CPU kernel variant {variant!r}: use one of {', '.join(VARIANTS)}")
+        missing = [name for name in WASM_FILES if name not in wasm_urls]
+        if missing:
+            raise ValueError(f"wasm_urls lacks {', '.join(missing)}: pass the URLs of all kernels-*.wasm files")
+        glue = glue or _glue
+        if glue is None:
+            raise RuntimeError("the CPU kernels run only in the browser (Pyodide); natively use the numpy references")
+        info = json.loads(await glue.init(json.dumps(wasm_urls), variant, int(threads)))
+        return cls(glue, info)
+
+    # --- memory ---
+    def alloc(self, nbytes: int) -> int:
+        """A 64-byte aligned block of the wasm memory (bump arena: freed only by `reset`)."""
+        if nbytes < 0:
+            raise ValueError(f"cannot allocate {nbytes} bytes")
+        return self._glue.alloc(int(nbytes))
+
+    def mark(self) -> int:
+        return self._glue.mark()
+
+    def reset(self, mark: int) -> None:
+        """Frees everything allocated since `mark()` returned `mark` (per-call temporaries)."""
+        self._glue.reset(mark)
+
+    def write(self, ptr: int, data) -> None:
+        self._glue.write(ptr, _u8(data))
+
+    def read(self, ptr: int, nbytes: int) -> bytes:
+        return self._glue.read(ptr, nbytes).to_bytes()
+
+    def upload(self, data) -> int:
+        """alloc + write: a pointer to a copy of `data` (bytes-like) in the wasm memory."""
+        ptr = self.alloc(memoryview(data).nbytes)
+        self.write(ptr, data)
+        return ptr
+
+    async def fetch_into(self, ptr: int, url: str, offset: int, nbytes: int) -> None:
+        """Fetch bytes [offset, offset+nbytes) of url straight into the wasm memory at ptr."""
+        await self._glue.fetchInto(ptr, url, offset, nbytes)
+
+    # --- linear layers ---
+    def pack_f32(self, w_rowmajor: int, out: int, N: int, K: int) -> None:
+        """Row-major f32 W [N, K] at w_rowmajor -> panel layout at out (layout.weight_nbytes("f32", N, K))."""
+        self._glue.packF32(w_rowmajor, out, N, K)
+
+    def matmul(self, x: int, w: int, out: int, M: int, K: int, N: int, *, dtype: str = "f32", scales: int = 0,
+               bias: int = 0, residual: int = 0, act: str = "none") -> None:
+        """out[M, N] = act(x[M, K] @ W[N, K]^T + bias[N]) + residual[M, N], W in layout.py's `dtype` layout.
+        q8 quantizes each row of x to int8 on the fly (PyTorch dynamic quantization semantics)."""
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown weight dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+        if dtype in ("q8", "q4") and not scales:
+            raise ValueError(f"{dtype} weights need their scales pointer")
+        a = _act(act)
+        if dtype == "f32":
+            self._glue.matmulF32(x, w, bias, residual, out, M, K, N, a)
+        elif dtype == "f16":
+            self._glue.matmulF16(x, w, bias, residual, out, M, K, N, a)
+        elif dtype == "q8":
+            self._glue.matmulQ8(x, w, scales, bias, residual, out, M, K, N, a)
+        else:
+            self._glue.matmulQ4(x, w, scales, bias, residual, out, M, K, N, a)
+
+    # --- normalisation, softmax, attention ---
+    def layer_norm(self, x: int, gamma: int, beta: int, out: int, M: int, N: int, eps: float = 1e-12) -> None:
+        """out[M, N] = (x - mean) / sqrt(var + eps) * gamma + beta over the last axis (beta may be 0)."""
+        self._glue.layerNorm(x, gamma, beta, out, M, N, eps)
+
+    def rms_norm(self, x: int, gamma: int, out: int, M: int, N: int, eps: float = 1e-6) -> None:
+        """out[M, N] = x / sqrt(mean(x^2) + eps) * gamma."""
+        self._glue.rmsNorm(x, gamma, out, M, N, eps)
+
+    def softmax(self, x: int, out: int, M: int, N: int, *, mask: int = 0, mask_period: int = 1) -> None:
+        """out[M, N] = softmax(x + mask[m // mask_period]) over the last axis; mask additive f32
+        [M // mask_period, N]. A row that is all -inf gives zeros."""
+        self._glue.softmax(x, mask, out, M, N, mask_period)
+
+    def attention(self, q: int, k: int, v: int, out: int, B: int, T: int, H: int, D: int, *, mask: int = 0,
+                  causal: bool = False, scale: float | None = None, q_stride: int | None = None,
+                  kv_stride: int | None = None) -> None:
+        """out[B, T, H*D] = softmax(q k^T * scale + mask [+ causal]) v per batch and head.
+        q/k/v rows (b, t) start at ptr + 4*((b*T + t)*stride + h*D): stride H*D for separate tensors,
+        3*H*D with k = q + 4*H*D, v = q + 8*H*D for a fused QKV output. mask: additive f32 [B, T] over keys."""
+        self._glue.attention(q, k, v, out, mask, B, T, H, D, q_stride or H * D, kv_stride or H * D,
+                             1 if causal else 0, D ** -0.5 if scale is None else scale)
+
+    # --- elementwise ---
+    def activation(self, x: int, out: int, n: int, act: str) -> None:
+        self._glue.activation(x, out, n, _act(act))
+
+    def add(self, a: int, b: int, out: int, n: int) -> None:
+        self._glue.add(a, b, out, n)
+
+    # --- gathers and reductions ---
+    def embedding(self, ids: int, out: int, B: int, S: int, C: int, V: int, word: int, *, pos: int = 0,
+                  token_type: int = 0, type_ids: int = 0, dtype: str = "f32", scales: int = 0) -> None:
+        """out[B, S, C] = word[ids] + pos[s] + token_type[type_ids]; ids/type_ids int32 [B, S]
+        (type_ids 0 = all type 0). word rows f32, f16 (rows padded to even) or q8 (padded to 4, scale per row)."""
+        if dtype not in EMBED_DTYPES:
+            raise ValueError(f"unknown embedding dtype {dtype!r}: use one of {', '.join(EMBED_DTYPES)}")
+        self._glue.embedding(ids, type_ids, word, pos, token_type, out, B, S, C, V, EMBED_DTYPES[dtype], scales)
+
+    def mean_pool(self, x: int, mask: int, out: int, B: int, S: int, C: int) -> None:
+        """out[B, C] = sum_s mask[b, s] x[b, s] / max(sum_s mask[b, s], 1e-9); mask f32 [B, S] (0 = all ones)."""
+        self._glue.meanPool(x, mask, out, B, S, C)
+
+    def l2_normalize(self, x: int, out: int, M: int, N: int, eps: float = 1e-12) -> None:
+        """out[M, N] = x / max(||x||_2, eps) per row (torch.nn.functional.normalize)."""
+        self._glue.l2Normalize(x, out, M, N, eps)
+
+    def argmax(self, x: int, out: int, M: int, N: int) -> None:
+        """out int32 [M] = the first index of each row's maximum."""
+        self._glue.argmax(x, out, M, N)

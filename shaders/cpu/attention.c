@@ -1,0 +1,63 @@
+// Scaled dot-product attention, fused: per (batch, head) and query row, scores = q . k * scale + mask,
+// softmax, then the weighted sum of v, without materialising [B, H, T, T]. Threads split (batch, head).
+// q/k/v rows are strided so the fused QKV projection's output [B, T, 3C] can be read in place.
+#include "common.h"
+
+void sm_softmax_row(const float *x, const float *mask, float *y, int N);
+
+SM_INLINE float dot(const float *a, const float *b, int D) {
+  v128_t s = wasm_f32x4_splat(0.0f);
+  int d = 0;
+  for (; d + 4 <= D; d += 4) s = madd(wasm_v128_load(a + d), wasm_v128_load(b + d), s);
+  float t = hsum(s);
+  for (; d < D; d++) t += a[d] * b[d];
+  return t;
+}
+
+// args: q, k, v, out, mask, B, T, H, D, q_stride, kv_stride, causal, scale (bits)
+static void attention_part(const int32_t *a, int part, int nparts) {
+  const float *q = (const float *)a[0], *k = (const float *)a[1], *v = (const float *)a[2], *mask = (const float *)a[4];
+  float *out = (float *)a[3];
+  int B = a[5], T = a[6], H = a[7], D = a[8], qs = a[9], kvs = a[10], causal = a[11], lo, hi;
+  float scale = i2f(a[12]);
+  float *p = sm_thread_scratch(part);   // T scores (T <= SM_SCRATCH_FLOATS, checked by the caller)
+  split_range(B * H, 1, part, nparts, &lo, &hi);
+  for (int bh = lo; bh < hi; bh++) {
+    int b = bh / H, h = bh % H;
+    const float *qb = q + (size_t)b * T * qs + h * D, *kb = k + (size_t)b * T * kvs + h * D;
+    const float *vb = v + (size_t)b * T * kvs + h * D;
+    for (int i = 0; i < T; i++) {
+      int nk = causal ? i + 1 : T;   // causal: keys after the query are never seen
+      const float *qi = qb + (size_t)i * qs;
+      for (int j = 0; j < nk; j++) p[j] = dot(qi, kb + (size_t)j * kvs, D) * scale;
+      sm_softmax_row(p, mask ? mask + (size_t)b * T : 0, p, nk);
+      float *o = out + ((size_t)b * T + i) * H * D + h * D;
+      int d = 0;
+      for (; d + 8 <= D; d += 8) {   // o[d:d+8] = sum_j p[j] v[j, d:d+8]
+        v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+        for (int j = 0; j < nk; j++) {
+          v128_t pj = wasm_f32x4_splat(p[j]);
+          s0 = madd(pj, wasm_v128_load(vb + (size_t)j * kvs + d), s0);
+          s1 = madd(pj, wasm_v128_load(vb + (size_t)j * kvs + d + 4), s1);
+        }
+        wasm_v128_store(o + d, s0);
+        wasm_v128_store(o + d + 4, s1);
+      }
+      for (; d < D; d++) {
+        float s = 0.0f;
+        for (int j = 0; j < nk; j++) s += p[j] * vb[(size_t)j * kvs + d];
+        o[d] = s;
+      }
+    }
+  }
+}
+
+// out [B, T, H * D]; mask: additive [B, T] over keys, or 0.
+int SM_EXPORT(sm_attention)(int32_t q, int32_t k, int32_t v, int32_t out, int32_t mask, int B, int T, int H, int D,
+                            int q_stride, int kv_stride, int causal, float scale) {
+  if (B < 1 || T < 1 || H < 1 || D < 1 || T > SM_SCRATCH_FLOATS || q_stride < H * D || kv_stride < H * D)
+    return SM_ERR_SHAPE;
+  int32_t args[13] = {q, k, v, out, mask, B, T, H, D, q_stride, kv_stride, causal, f2i(scale)};
+  sm_parallel(attention_part, args, 13);
+  return SM_OK;
+}

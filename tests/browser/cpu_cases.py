@@ -1,0 +1,373 @@
+"""Cases for the CPU (WebAssembly SIMD) kernels: inputs made with numpy, the numpy reference each
+output is checked against, and the runner that executes a batch of cases inside Pyodide through
+`staticml.cpu.kernels.CpuKernels` (one browser round trip per batch).
+
+The numpy references here define the ops that staticml.ops does not have yet on this branch
+(linear with fused epilogue and q8/q4/f16 weights, layer/RMS norm, softmax with mask, attention,
+GELU, embedding, mean pooling, L2 normalize, argmax); move them to staticml.ops.* when those land.
+"""
+import math
+
+import numpy as np
+
+from staticml.cpu import layout, pack
+
+ACTS = ["none", "gelu_erf", "gelu_tanh", "silu", "relu"]
+MATMUL_SHAPES = [(1, 1, 1), (3, 17, 5), (17, 127, 33), (4, 384, 17), (127, 40, 9), (5, 384, 384)]
+WEIGHT_DTYPES = ["f32", "f16", "q8", "q4"]
+
+# --- numpy references (float64 math, rounded to f32 once) ---
+_erf = np.vectorize(math.erf)
+
+
+def ref_act(x, act):
+    x = np.asarray(x, np.float64)
+    if act == "gelu_erf":
+        return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
+    if act == "gelu_tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    if act == "silu":
+        return x / (1 + np.exp(-x))
+    if act == "relu":
+        return np.maximum(x, 0)
+    return x
+
+
+def ref_linear(x, w, bias=None, act="none", residual=None):
+    """out = act(x @ w^T + bias) + residual, w [N, K] (PyTorch's Linear)."""
+    y = np.asarray(x, np.float64) @ np.asarray(w, np.float64).T
+    if bias is not None:
+        y = y + bias
+    y = ref_act(y, act)
+    if residual is not None:
+        y = y + residual
+    return y.astype(np.float32)
+
+
+def ref_quantize_rows(x, qmax: float):
+    """Dynamic per-row symmetric quantization exactly as matmul_q8.c does it, in f32:
+    q = nearest(x * (qmax / max|x|)), scale = max|x| / qmax (round half to even, like f32x4.nearest)."""
+    x = np.asarray(x, np.float32)
+    amax = np.abs(x).max(axis=1)
+    inv = np.where(amax > 0, np.float32(qmax) / np.where(amax > 0, amax, 1), 0).astype(np.float32)
+    q = np.rint((x * inv[:, None]).astype(np.float32))
+    return q, (amax / np.float32(qmax)).astype(np.float32)
+
+
+def ref_matmul_q8(x, wq, sw, qmax, bias=None, act="none", residual=None):
+    """q8 linear: int8 rows of x (dynamic) times int8 W, int32 sums, scaled by sx[m] * sw[n]."""
+    q, sx = ref_quantize_rows(x, qmax)
+    acc = (q.astype(np.int64) @ wq.astype(np.int64).T).astype(np.float32)
+    y = acc * (sw[None, :] * sx[:, None]).astype(np.float32)
+    return ref_linear(y, np.eye(y.shape[1], dtype=np.float32), bias, act, residual)
+
+
+def ref_layer_norm(x, gamma, beta, eps):
+    x = np.asarray(x, np.float64)
+    mean = x.mean(axis=1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=1, keepdims=True)
+    y = (x - mean) / np.sqrt(var + eps) * gamma
+    return (y + beta if beta is not None else y).astype(np.float32)
+
+
+def ref_rms_norm(x, gamma, eps):
+    x = np.asarray(x, np.float64)
+    return (x / np.sqrt((x**2).mean(axis=1, keepdims=True) + eps) * gamma).astype(np.float32)
+
+
+def ref_l2_normalize(x, eps):
+    x = np.asarray(x, np.float64)
+    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)).astype(np.float32)
+
+
+def ref_softmax(x, mask=None, period=1):
+    """softmax(x + mask[m // period]); a row that is all -inf gives zeros (the kernel's definition)."""
+    x = np.asarray(x, np.float64)
+    if mask is not None:
+        x = x + np.repeat(np.asarray(mask, np.float64), period, axis=0)
+    mx = x.max(axis=1, keepdims=True)
+    dead = ~np.isfinite(mx)
+    e = np.exp(x - np.where(dead, 0, mx))
+    e = np.where(dead, 0, e)
+    s = e.sum(axis=1, keepdims=True)
+    return np.where(dead, 0, e / np.where(s > 0, s, 1)).astype(np.float32)
+
+
+def ref_attention(q, k, v, mask, causal, scale):
+    """q, k, v [B, T, H, D]; mask additive [B, T] over keys; out [B, T, H*D]."""
+    B, T, H, D = q.shape
+    s = np.einsum("bihd,bjhd->bhij", q.astype(np.float64), k.astype(np.float64)) * scale
+    if mask is not None:
+        s = s + mask[:, None, None, :]
+    if causal:
+        s = np.where(np.tril(np.ones((T, T), bool)), s, -np.inf)
+    s = s - s.max(axis=-1, keepdims=True)
+    p = np.exp(s)
+    p /= p.sum(axis=-1, keepdims=True)
+    return np.einsum("bhij,bjhd->bihd", p, v.astype(np.float64)).reshape(B, T, H * D).astype(np.float32)
+
+
+def ref_mean_pool(x, mask):
+    x = np.asarray(x, np.float64)
+    m = np.asarray(mask, np.float64)[:, :, None]
+    return ((x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)).astype(np.float32)
+
+
+# --- cases: {"id", "op", "args", "kwargs", "inputs": {name: bytes}, "outputs": {name: nbytes}} + "check" ---
+def _f32(a) -> bytes:
+    return np.ascontiguousarray(a, np.float32).tobytes()
+
+
+def _case(cid, op, args, kwargs, inputs, outputs, check):
+    return {"id": cid, "op": op, "args": args, "kwargs": kwargs, "inputs": inputs, "outputs": outputs, "check": check}
+
+
+def _tol_f32(K):
+    # f32 sums of K products of values in [-1, 1] (sequential or FMA order): a few ulp per term
+    return dict(rtol=1e-5, atol=2e-6 * K + 1e-6)
+
+
+def matmul_cases(shapes=MATMUL_SHAPES, dtypes=WEIGHT_DTYPES, qmax=None):
+    """qmax: the q8 activation range of the variant that runs (127 plain SIMD128, 63 relaxed)."""
+    cases = []
+    for si, (M, K, N) in enumerate(shapes):
+        rng = np.random.default_rng(1000 + si)
+        x = rng.uniform(-1, 1, (M, K)).astype(np.float32)
+        w = rng.uniform(-1, 1, (N, K)).astype(np.float32)
+        b = rng.uniform(-1, 1, N).astype(np.float32)
+        res = rng.uniform(-1, 1, (M, N)).astype(np.float32)
+        for di, dtype in enumerate(dtypes):
+            act = ACTS[(si + di) % len(ACTS)]
+            use_res = (si + di) % 2 == 1
+            inputs = {"x": _f32(x), "b": _f32(b)}
+            if use_res:
+                inputs["res"] = _f32(res)
+            kw = {"dtype": dtype, "bias": "@b", "act": act, "residual": "@res" if use_res else 0}
+            if dtype == "f32":
+                inputs["w"], w_eff = pack.pack_f32(w), w
+            elif dtype == "f16":
+                inputs["w"], w_eff = pack.pack_f16(w), w.astype(np.float16).astype(np.float32)
+            elif dtype == "q4":
+                inputs["w"], inputs["s"] = pack.quantize_q4(w)
+                w_eff = pack.dequantize_q4(inputs["w"], inputs["s"], N, K)
+                kw["scales"] = "@s"
+            else:
+                inputs["w"], inputs["s"] = pack.quantize_q8(w)
+                kw["scales"] = "@s"
+            r = res if use_res else None
+            if dtype == "q8":
+                wq = np.frombuffer(inputs["w"], np.int8).reshape(N, -1)[:, :K]
+                sw = np.frombuffer(inputs["s"], np.float32)
+                want = ref_matmul_q8(x, wq, sw, qmax, b, act, r)
+                # f32 rounding of acc * (sw * sx) and rare rounding ties in the quantization of x
+                tol = dict(rtol=1e-4, atol=1e-4 * (np.abs(want).max() + 1))
+                exact = ref_linear(x, pack.dequantize_q8(inputs["w"], inputs["s"], N, K), b, act, r)
+                check = {"out": (want, tol), "_q8_vs_float": exact}
+            else:
+                check = {"out": (ref_linear(x, w_eff, b, act, r), _tol_f32(K))}
+            cases.append(_case(f"matmul-{dtype}-{M}x{K}x{N}-{act}{'-res' if use_res else ''}", "matmul",
+                               ["@x", "@w", "@out", M, K, N], kw, inputs, {"out": 4 * M * N}, check))
+    return cases
+
+
+def pack_cases():
+    cases = []
+    for N, K in [(1, 1), (17, 3), (9, 127)]:
+        w = np.random.default_rng(N * K).uniform(-1, 1, (N, K)).astype(np.float32)
+        want = np.frombuffer(pack.pack_f32(w), np.float32)
+        cases.append(_case(f"pack_f32-{N}x{K}", "pack_f32", ["@w", "@out", N, K], {}, {"w": _f32(w)},
+                           {"out": layout.weight_nbytes("f32", N, K)}, {"out": (want, dict(rtol=0, atol=0))}))
+    return cases
+
+
+def norm_cases():
+    cases = []
+    for i, (M, N) in enumerate([(1, 1), (3, 17), (17, 384), (127, 3)]):
+        rng = np.random.default_rng(2000 + i)
+        x = (rng.normal(0, 2, (M, N)) + 3).astype(np.float32)
+        g, b = rng.uniform(0.5, 1.5, N).astype(np.float32), rng.uniform(-1, 1, N).astype(np.float32)
+        tol = dict(rtol=1e-5, atol=1e-5)
+        inputs = {"x": _f32(x), "g": _f32(g), "b": _f32(b)}
+        cases.append(_case(f"layer_norm-{M}x{N}", "layer_norm", ["@x", "@g", "@b", "@out", M, N], {"eps": 1e-12},
+                           inputs, {"out": 4 * M * N}, {"out": (ref_layer_norm(x, g, b, 1e-12), tol)}))
+        cases.append(_case(f"layer_norm-nobeta-{M}x{N}", "layer_norm", ["@x", "@g", 0, "@out", M, N], {"eps": 1e-5},
+                           inputs, {"out": 4 * M * N}, {"out": (ref_layer_norm(x, g, None, 1e-5), tol)}))
+        cases.append(_case(f"rms_norm-{M}x{N}", "rms_norm", ["@x", "@g", "@out", M, N], {"eps": 1e-6},
+                           inputs, {"out": 4 * M * N}, {"out": (ref_rms_norm(x, g, 1e-6), tol)}))
+        x0 = x.copy()
+        x0[0] = 0   # a zero row: divides by eps, not by 0
+        cases.append(_case(f"l2_normalize-{M}x{N}", "l2_normalize", ["@x", "@out", M, N], {"eps": 1e-12},
+                           {"x": _f32(x0)}, {"out": 4 * M * N}, {"out": (ref_l2_normalize(x0, 1e-12), tol)}))
+    return cases
+
+
+def softmax_cases():
+    cases = []
+    for i, (M, N, period) in enumerate([(1, 1, 1), (3, 17, 1), (17, 127, 17), (6, 384, 2)]):
+        rng = np.random.default_rng(3000 + i)
+        x = rng.normal(0, 4, (M, N)).astype(np.float32)
+        mask = np.where(rng.uniform(size=(M // period, N)) < 0.3, -np.inf, 0).astype(np.float32)
+        mask[:, 0] = 0   # every row keeps at least one entry ...
+        if M > 1:
+            mask[-1, :] = -np.inf   # ... except the last mask row: a fully masked row gives zeros
+        tol = dict(rtol=1e-5, atol=1e-7)
+        cases.append(_case(f"softmax-{M}x{N}", "softmax", ["@x", "@out", M, N], {}, {"x": _f32(x)},
+                           {"out": 4 * M * N}, {"out": (ref_softmax(x), tol)}))
+        cases.append(_case(f"softmax-mask-{M}x{N}/{period}", "softmax", ["@x", "@out", M, N],
+                           {"mask": "@m", "mask_period": period}, {"x": _f32(x), "m": _f32(mask)},
+                           {"out": 4 * M * N}, {"out": (ref_softmax(x, mask, period), tol)}))
+    return cases
+
+
+def attention_cases():
+    cases = []
+    for i, (B, T, H, D, causal, fused) in enumerate([(1, 1, 1, 1, False, False), (2, 3, 2, 17, True, False),
+                                                     (2, 17, 3, 32, False, True), (1, 127, 2, 32, True, True),
+                                                     (1, 384, 1, 16, False, False)]):
+        rng = np.random.default_rng(4000 + i)
+        q, k, v = (rng.normal(0, 1, (B, T, H, D)).astype(np.float32) for _ in range(3))
+        mask = np.zeros((B, T), np.float32)
+        mask[-1, T // 2 + 1:] = -np.inf   # the last sequence is padded
+        scale = D ** -0.5
+        want = ref_attention(q, k, v, mask, causal, scale)
+        if fused:   # one [B, T, 3, H, D] buffer, as the fused QKV projection writes it
+            qkv = np.stack([q, k, v], axis=2)
+            inputs = {"qkv": _f32(qkv), "m": _f32(mask)}
+            C = H * D
+            args = ["@qkv", "@qkv+" + str(4 * C), "@qkv+" + str(8 * C), "@out", B, T, H, D]
+            kw = {"mask": "@m", "causal": causal, "q_stride": 3 * C, "kv_stride": 3 * C}
+        else:
+            inputs = {"q": _f32(q), "k": _f32(k), "v": _f32(v), "m": _f32(mask)}
+            args = ["@q", "@k", "@v", "@out", B, T, H, D]
+            kw = {"mask": "@m", "causal": causal}
+        cases.append(_case(f"attention-{B}x{T}x{H}x{D}{'-causal' if causal else ''}{'-fused' if fused else ''}",
+                           "attention", args, kw, inputs, {"out": 4 * B * T * H * D},
+                           {"out": (want, dict(rtol=1e-4, atol=2e-6 * T + 1e-6))}))
+    return cases
+
+
+def elementwise_cases():
+    cases = []
+    for n in [1, 3, 17, 127, 384]:
+        x = np.random.default_rng(n).normal(0, 3, n).astype(np.float32)
+        x[: min(n, 2)] = [-12.0, 12.0][: min(n, 2)]   # saturating tails of tanh / exp
+        for act in ACTS[1:]:
+            cases.append(_case(f"activation-{act}-{n}", "activation", ["@x", "@out", n, act], {}, {"x": _f32(x)},
+                               {"out": 4 * n}, {"out": (ref_act(x, act).astype(np.float32), dict(rtol=1e-5, atol=1e-6))}))
+        y = np.random.default_rng(n + 1).normal(0, 3, n).astype(np.float32)
+        cases.append(_case(f"add-{n}", "add", ["@x", "@y", "@out", n], {}, {"x": _f32(x), "y": _f32(y)},
+                           {"out": 4 * n}, {"out": (x + y, dict(rtol=0, atol=0))}))
+    return cases
+
+
+def gather_cases():
+    cases = []
+    B, S, C, V = 2, 17, 33, 50
+    rng = np.random.default_rng(5000)
+    ids = rng.integers(0, V, (B, S)).astype(np.int32)
+    types = rng.integers(0, 2, (B, S)).astype(np.int32)
+    word = rng.normal(0, 1, (V, C)).astype(np.float32)
+    pos, tt = rng.normal(0, 1, (S, C)).astype(np.float32), rng.normal(0, 1, (2, C)).astype(np.float32)
+    for dtype in ["f32", "f16", "q8"]:
+        inputs = {"ids": ids.tobytes(), "t": types.tobytes(), "p": _f32(pos), "tt": _f32(tt)}
+        kw = {"pos": "@p", "token_type": "@tt", "type_ids": "@t", "dtype": dtype}
+        if dtype == "f32":
+            inputs["w"], w_eff = _f32(word), word
+        elif dtype == "f16":
+            inputs["w"], w_eff = pack.pack_f16(word), word.astype(np.float16).astype(np.float32)
+        else:
+            inputs["w"], inputs["s"] = pack.quantize_q8(word)
+            w_eff, kw["scales"] = pack.dequantize_q8(inputs["w"], inputs["s"], V, C), "@s"
+        want = w_eff[ids] + pos[None] + tt[types]
+        cases.append(_case(f"embedding-{dtype}", "embedding", ["@ids", "@out", B, S, C, V, "@w"], kw, inputs,
+                           {"out": 4 * B * S * C}, {"out": (want, dict(rtol=1e-6, atol=1e-6))}))
+    # no position / token-type tables
+    cases.append(_case("embedding-word-only", "embedding", ["@ids", "@out", B, S, C, V, "@w"], {},
+                       {"ids": ids.tobytes(), "w": _f32(word)}, {"out": 4 * B * S * C},
+                       {"out": (word[ids], dict(rtol=0, atol=0))}))
+    for B, S, C in [(1, 1, 1), (2, 17, 33), (3, 127, 384)]:
+        rng = np.random.default_rng(B * S * C)
+        x = rng.normal(0, 1, (B, S, C)).astype(np.float32)
+        mask = (rng.uniform(size=(B, S)) < 0.7).astype(np.float32)
+        mask[:, 0] = 1
+        cases.append(_case(f"mean_pool-{B}x{S}x{C}", "mean_pool", ["@x", "@m", "@out", B, S, C], {},
+                           {"x": _f32(x), "m": _f32(mask)}, {"out": 4 * B * C},
+                           {"out": (ref_mean_pool(x, mask), dict(rtol=1e-5, atol=1e-6))}))
+    for M, N in [(1, 1), (3, 17), (5, 384)]:
+        x = np.random.default_rng(M * N).integers(-3, 4, (M, N)).astype(np.float32)   # many ties: first index wins
+        cases.append(_case(f"argmax-{M}x{N}", "argmax", ["@x", "@out", M, N], {}, {"x": _f32(x)}, {"out": 4 * M},
+                           {"out": (np.argmax(x, axis=1).astype(np.int32), dict(rtol=0, atol=0))}))
+    return cases
+
+
+def error_cases():
+    """Bad input must raise with a message that says what is wrong."""
+    ids = np.array([[0, 7]], np.int32)
+    word = np.zeros((5, 4), np.float32)
+    return [
+        _case("error-embedding-id", "embedding", ["@ids", "@out", 1, 2, 4, 5, "@w"], {},
+              {"ids": ids.tobytes(), "w": _f32(word)}, {"out": 32}, {"error": "index is out of range"}),
+        _case("error-matmul-shape", "matmul", ["@x", "@x", "@out", 0, 4, 4], {}, {"x": _f32(np.zeros(16))},
+              {"out": 64}, {"error": "bad shape"}),
+        _case("error-matmul-act", "matmul", ["@x", "@x", "@out", 1, 4, 4], {"act": "gelu_fast"},
+              {"x": _f32(np.zeros(16))}, {"out": 64}, {"error": "unknown activation 'gelu_fast'"}),
+    ]
+
+
+def all_cases(qmax):
+    return (matmul_cases(qmax=qmax) + pack_cases() + norm_cases() + softmax_cases() + attention_cases()
+            + elementwise_cases() + gather_cases() + error_cases())
+
+
+def wire(case) -> dict:
+    """The part of a case that travels to the browser (no references)."""
+    return {k: case[k] for k in ("id", "op", "args", "kwargs", "inputs", "outputs")}
+
+
+def compare(case, got: dict) -> None:
+    """Assert one case's browser outputs against its references."""
+    if "error" in case["check"]:
+        assert "error" in got, f"{case['id']}: expected an error, the kernel returned"
+        assert case["check"]["error"] in got["error"], got["error"]
+        return
+    assert "error" not in got, f"{case['id']}: {got.get('error')}"
+    for name, spec in case["check"].items():
+        if name.startswith("_"):
+            continue
+        want, tol = spec
+        out = np.frombuffer(got[name], want.dtype)[: want.size].reshape(want.shape)
+        np.testing.assert_allclose(out, want, err_msg=case["id"], **tol)
+    if "_q8_vs_float" in case["check"]:   # dynamic int8 stays close to the float (weight-only) result
+        exact = case["check"]["_q8_vs_float"]
+        out = np.frombuffer(got["out"], np.float32).reshape(exact.shape)
+        rel = np.linalg.norm(out - exact) / max(np.linalg.norm(exact), 1e-6)
+        assert rel < 0.05, f"{case['id']}: relative error {rel:.4f} vs float weights"
+
+
+async def run_cases(urls_json: str, variant: str, threads: int, cases: list) -> dict:
+    """Runs inside Pyodide: every case through CpuKernels; returns {"info", "results": {id: {name: bytes}}}.
+    "@name" arguments are pointers to inputs/outputs; "@name+N" is N bytes past one."""
+    import json
+
+    from staticml.cpu.kernels import CpuKernels
+
+    cpu = await CpuKernels.load(json.loads(urls_json), variant=variant, threads=threads)
+    results = {}
+    for case in cases:
+        mark = cpu.mark()
+        ptrs = {name: cpu.upload(data) for name, data in case["inputs"].items()}
+        ptrs.update({name: cpu.alloc(n) for name, n in case["outputs"].items()})
+
+        def resolve(v):
+            if isinstance(v, str) and v.startswith("@"):
+                name, _, off = v[1:].partition("+")
+                return ptrs[name] + int(off or 0)
+            return v
+
+        try:
+            getattr(cpu, case["op"])(*map(resolve, case["args"]), **{k: resolve(v) for k, v in case["kwargs"].items()})
+            results[case["id"]] = {name: cpu.read(ptrs[name], n) for name, n in case["outputs"].items()}
+        except Exception as e:  # the error text is what the test checks
+            results[case["id"]] = {"error": str(e)}
+        cpu.reset(mark)
+    return {"info": cpu.info, "results": results}

@@ -1,0 +1,62 @@
+"""Every CPU (WebAssembly SIMD) kernel inside Pyodide in headless Chromium, through the product's
+Python wrappers (staticml.cpu.kernels) and site/cpu_glue.js, against numpy references
+(tests/browser/cpu_cases.py), for both the plain SIMD128 and the relaxed-SIMD build, single thread.
+Each variant runs all its cases in one browser round trip; the multi-threaded build is
+tests/browser/test_cpu_threads.py (it needs a cross-origin-isolated page)."""
+import inspect
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+import cpu_cases
+from staticml.builder.wasm_kernels import build_wasm
+
+REPO = Path(__file__).resolve().parents[2]
+QMAX = {"simd128": 127, "relaxed": 63}   # the q8 activation range of each build (matmul_q8.c)
+CASES = {variant: {c["id"]: c for c in cpu_cases.all_cases(qmax)} for variant, qmax in QMAX.items()}
+
+
+def install_cpu_kernels(dist: Path) -> str:
+    """Puts cpu_glue.js and the .wasm builds into a served folder; returns the wasm URLs (relative) as JSON."""
+    paths = build_wasm(dist / "cpu", cache_dir=REPO / "build" / "wasm-cache")
+    shutil.copyfile(REPO / "site" / "cpu_glue.js", dist / "cpu_glue.js")
+    return json.dumps({p.stem.removeprefix("kernels-"): f"./cpu/{p.name}" for p in paths})
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _run(selenium, runner_src: str, urls_json: str, variant: str, cases: list) -> dict:
+    namespace = {}
+    exec(runner_src, namespace)
+    return await namespace["run_cases"](urls_json, variant, 1, cases)
+
+
+@pytest.fixture(scope="module")
+def cpu_results(request, selenium_module_scope):
+    dist = Path(request.config.getoption("--dist-dir"))
+    urls = install_cpu_kernels(dist if dist.is_absolute() else REPO / dist)
+    selenium = selenium_module_scope
+    selenium.run_js("""
+        self.__staticmlCpu = await import("./cpu_glue.js");
+        pyodide.registerJsModule("staticml_cpu", self.__staticmlCpu);
+    """)
+    selenium.load_package(["staticml"])
+    selenium.set_script_timeout(300)
+    runner = inspect.getsource(cpu_cases.run_cases)
+    return {variant: _run(selenium, runner, urls, variant, [cpu_cases.wire(c) for c in cases.values()])
+            for variant, cases in CASES.items()}
+
+
+@pytest.mark.parametrize("variant", list(QMAX))
+def test_variant_is_the_one_asked_for(cpu_results, variant):
+    info = cpu_results[variant]["info"]
+    assert info["variant"] == variant and info["threads"] == 1, info
+    assert info["reasons"], info
+
+
+@pytest.mark.parametrize("variant", list(QMAX))
+@pytest.mark.parametrize("case_id", list(CASES["simd128"]))
+def test_cpu_kernel_matches_numpy(cpu_results, variant, case_id):
+    cpu_cases.compare(CASES[variant][case_id], cpu_results[variant]["results"][case_id])
