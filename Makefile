@@ -31,6 +31,8 @@ setup-python: .venv/.setup-stamp
 	@command -v python3 >/dev/null || { echo "error: python3 (>= 3.11) is needed: apt-get install python3 python3-venv"; exit 1; }
 	@[ -x $(PY) ] || python3 -m venv .venv
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[native,test,dev]"
+	@# tblib inside Pyodide gives browser tests readable tracebacks (pure Python; PyPI's wheel works there)
+	$(PY) -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d .cache/pyodide-wheels tblib==3.2.2
 	@touch $@
 
 # Pyodide and the other browser packages, exactly as package-lock.json pins them.

@@ -11,8 +11,15 @@ const t0 = performance.now();
 const mark = (name) => { timings[name] = Math.round(performance.now() - t0); };
 const status = (text) => self.postMessage({ kind: "status", text });
 
-// Python methods the page may call; each takes and returns a JSON string.
+// Python methods the page may call; each takes a JSON string and returns a JSON envelope
+// {ok: true, value} | {ok: false, error} (see py_src/staticml/worker_entry.py).
 const METHODS = new Set(["selftest", "info"]);
+
+async function callPython(method, args) {
+  const out = JSON.parse(await entry[method](JSON.stringify(args || {})));
+  if (!out.ok) throw new Error(out.error);
+  return out.value;
+}
 
 async function boot(config) {
   status("loading Pyodide…");
@@ -27,7 +34,7 @@ async function boot(config) {
   pyodide.registerJsModule("staticml_glue", glue);
   entry = pyodide.pyimport("staticml.worker_entry");
   status("requesting a WebGPU device…");
-  const info = JSON.parse(await entry.boot(JSON.stringify(config.options || {})));
+  const info = await callPython("boot", config.options);
   mark("device_ms");
   info.timings = { ...timings, ...(info.timings || {}) };
   return info;
@@ -49,7 +56,7 @@ self.onmessage = async (event) => {
     try {
       if (!entry) throw new Error("staticml is not booted");
       if (!METHODS.has(msg.method)) throw new Error(`unknown method ${msg.method}`);
-      const value = JSON.parse(await entry[msg.method](JSON.stringify(msg.args || {})));
+      const value = await callPython(msg.method, msg.args);
       self.postMessage({ kind: "reply", id: msg.id, ok: true, value });
     } catch (err) {
       self.postMessage({ kind: "reply", id: msg.id, ok: false, message: String(err && err.message ? err.message : err) });

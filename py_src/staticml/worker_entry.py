@@ -1,5 +1,7 @@
-"""What site/worker.js calls in Python. Every function takes and returns a JSON string, so only
-strings cross the worker's FFI boundary."""
+"""What site/worker.js calls in Python. Every function takes a JSON string and returns the JSON
+envelope {"ok": true, "value": ...} or {"ok": false, "error": "<message for a person>"}, so only
+strings cross the worker's FFI boundary and the page never shows a Python traceback."""
+import functools
 import json
 import time
 
@@ -9,8 +11,23 @@ from .gpu.webgpu import WebGPUDevice
 _state: dict = {}
 
 
-async def boot(options_json: str) -> str:
-    options = json.loads(options_json)
+def _message(exc: BaseException) -> str:
+    # A JsException's text is "Error: <the JS message>"; the JS message is already written for people.
+    return str(exc).removeprefix("Error: ") or type(exc).__name__
+
+
+def _json_api(fn):
+    @functools.wraps(fn)
+    async def wrapper(args_json: str) -> str:
+        try:
+            return json.dumps({"ok": True, "value": await fn(json.loads(args_json or "{}"))})
+        except Exception as exc:  # the envelope carries every failure to the page, none is swallowed
+            return json.dumps({"ok": False, "error": _message(exc), "type": type(exc).__name__})
+    return wrapper
+
+
+@_json_api
+async def boot(options: dict) -> dict:
     t0 = time.perf_counter()
     device = await WebGPUDevice.request(options.get("power", "high-performance"))
     _state["device"] = device
@@ -23,7 +40,7 @@ async def boot(options_json: str) -> str:
         "features": device.info.get("features", []),
         "timings": {"request_device_ms": round((time.perf_counter() - t0) * 1000, 1)},
     }
-    return json.dumps(_state["info"])
+    return _state["info"]
 
 
 def _device() -> WebGPUDevice:
@@ -32,12 +49,14 @@ def _device() -> WebGPUDevice:
     return _state["device"]
 
 
-async def selftest(args_json: str) -> str:
-    return json.dumps(await _selftest.run(_device()))
+@_json_api
+async def selftest(args: dict) -> dict:
+    return await _selftest.run(_device())
 
 
-async def info(args_json: str) -> str:
-    return json.dumps(_state.get("info"))
+@_json_api
+async def info(args: dict) -> dict:
+    return _state.get("info")
 
 
 def _pyodide_version() -> str:
