@@ -14,6 +14,32 @@ SM_INLINE float dot(const float *a, const float *b, int D) {
   return t;
 }
 
+// p[j] = q . k[j] * scale for j < nk, four keys at a time (one horizontal reduction per four).
+static void scores(const float *qi, const float *kb, int kvs, int D, int nk, float scale, float *p) {
+  int D4 = D & ~3, j = 0;
+  for (; j + 4 <= nk; j += 4) {
+    const float *k0 = kb + (size_t)j * kvs, *k1 = k0 + kvs, *k2 = k1 + kvs, *k3 = k2 + kvs;
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    for (int d = 0; d < D4; d += 4) {
+      v128_t qv = wasm_v128_load(qi + d);
+      a0 = madd(qv, wasm_v128_load(k0 + d), a0);
+      a1 = madd(qv, wasm_v128_load(k1 + d), a1);
+      a2 = madd(qv, wasm_v128_load(k2 + d), a2);
+      a3 = madd(qv, wasm_v128_load(k3 + d), a3);
+    }
+    float t[4] = {0, 0, 0, 0};
+    for (int d = D4; d < D; d++) {
+      t[0] += qi[d] * k0[d];
+      t[1] += qi[d] * k1[d];
+      t[2] += qi[d] * k2[d];
+      t[3] += qi[d] * k3[d];
+    }
+    v128_t s = wasm_f32x4_add(hsum4(a0, a1, a2, a3), wasm_v128_load(t));
+    wasm_v128_store(p + j, wasm_f32x4_mul(s, wasm_f32x4_splat(scale)));
+  }
+  for (; j < nk; j++) p[j] = dot(qi, kb + (size_t)j * kvs, D) * scale;
+}
+
 // args: q, k, v, out, mask, B, T, H, D, q_stride, kv_stride, causal, scale (bits)
 static void attention_part(const int32_t *a, int part, int nparts) {
   const float *q = (const float *)a[0], *k = (const float *)a[1], *v = (const float *)a[2], *mask = (const float *)a[4];
@@ -29,7 +55,7 @@ static void attention_part(const int32_t *a, int part, int nparts) {
     for (int i = 0; i < T; i++) {
       int nk = causal ? i + 1 : T;   // causal: keys after the query are never seen
       const float *qi = qb + (size_t)i * qs;
-      for (int j = 0; j < nk; j++) p[j] = dot(qi, kb + (size_t)j * kvs, D) * scale;
+      scores(qi, kb, kvs, D, nk, scale, p);
       sm_softmax_row(p, mask ? mask + (size_t)b * T : 0, p, nk);
       float *o = out + ((size_t)b * T + i) * H * D + h * D;
       int d = 0;
