@@ -152,6 +152,7 @@ export function packF32(w, out, N, K) { check(need().sm_pack_f32(w, out, N, K), 
 export function matmulF32(x, w, bias, res, out, M, K, N, act) { check(need().sm_matmul_f32(x, w, bias, res, out, M, K, N, act), "matmul_f32"); }
 export function matmulF16(x, w, bias, res, out, M, K, N, act) { check(need().sm_matmul_f16(x, w, bias, res, out, M, K, N, act), "matmul_f16"); }
 export function matmulQ8(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q8(x, w, scales, bias, res, out, M, K, N, act), "matmul_q8"); }
+export function matmulQ8Dynamic(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q8_dynamic(x, w, scales, bias, res, out, M, K, N, act), "matmul_q8_dynamic"); }
 export function matmulQ4(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q4(x, w, scales, bias, res, out, M, K, N, act), "matmul_q4"); }
 export function layerNorm(x, gamma, beta, out, M, N, eps) { check(need().sm_layer_norm(x, gamma, beta, out, M, N, eps), "layer_norm"); }
 export function rmsNorm(x, gamma, out, M, N, eps) { check(need().sm_rms_norm(x, gamma, out, M, N, eps), "rms_norm"); }

@@ -2,9 +2,10 @@
 // The micro-kernel is an outer product: 4 rows of x times one "panel" of 8 output columns, 8 vector
 // accumulators, per k one splat of x per row and two loads of W. It wants W as panels: wp[ceil(N/8)][K][8]
 // (columns n..n+7 of W^T interleaved, zero-padded past N), made by staticml.cpu.pack.pack_f32 at
-// convert time or by sm_pack_f32 at load. f16 and q4 weights stay in PyTorch's row-major layout (the
+// convert time or by sm_pack_f32 at load. f16, q8 and q4 weights stay in PyTorch's row-major layout (the
 // GPU's) and are expanded one panel at a time into the thread's scratch, which then serves all M rows,
-// so the unpacking costs 1/M of the math. q8 has its own integer kernel (matmul_q8.c).
+// so the unpacking costs 1/M of the math and x stays f32 (weight-only quantization). matmul_q8.c has
+// the faster integer kernel that also rounds x to int8 (dynamic quantization).
 // Threads split N by panels: each reads only its own part of W.
 #include "matmul.h"
 
@@ -108,13 +109,30 @@ static void expand_q4_rows(const uint32_t *w, int ldw32, const float *scales, in
   }
 }
 
-enum { W_F32 = 0, W_F16 = 1, W_Q4 = 2 };
+// q8 (weight-only): int8 rows padded to 4 bytes, value = q * scale[n].
+static void expand_q8_row(const int8_t *w, int K, int n, const float *scales, float *d) {
+  const int8_t *src = w + (size_t)n * ((K + 3) & ~3);
+  v128_t s = wasm_f32x4_splat(scales[n]);
+  int k = 0;
+  for (; k + 16 <= K; k += 16) {
+    v128_t b = wasm_v128_load(src + k);
+    v128_t h[2] = {wasm_i16x8_extend_low_i8x16(b), wasm_i16x8_extend_high_i8x16(b)};
+    for (int u = 0; u < 2; u++) {
+      wasm_v128_store(d + k + 8 * u, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(h[u])), s));
+      wasm_v128_store(d + k + 8 * u + 4, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_extend_high_i16x8(h[u])), s));
+    }
+  }
+  for (; k < K; k++) d[k] = (float)src[k] * scales[n];
+}
+
+enum { W_F32 = 0, W_F16 = 1, W_Q4 = 2, W_Q8 = 3 };
 
 // Expands rows n .. n+ncols of a row-major f16/q4 W into one panel [K][8] (zeros past ncols).
 static void expand_panel(int wtype, const void *w, const float *scales, int K, int n, int ncols, float *panel, float *row) {
   for (int j = 0; j < PW; j++) {
     if (j < ncols) {
       if (wtype == W_F16) expand_f16_rows((const uint16_t *)w, 2 * ((K + 1) / 2), K, n + j, 1, row);
+      else if (wtype == W_Q8) expand_q8_row((const int8_t *)w, K, n + j, scales, row);
       else expand_q4_rows((const uint32_t *)w, (K + 7) / 8, scales, K, n + j, 1, row);
       for (int k = 0; k < K; k++) panel[(size_t)k * PW + j] = row[k];
     } else {
@@ -144,6 +162,7 @@ static void matmul_part(const int32_t *a, int part, int nparts, int wtype) {
 static void part_f32(const int32_t *a, int p, int np) { matmul_part(a, p, np, W_F32); }
 static void part_f16(const int32_t *a, int p, int np) { matmul_part(a, p, np, W_F16); }
 static void part_q4(const int32_t *a, int p, int np) { matmul_part(a, p, np, W_Q4); }
+static void part_q8(const int32_t *a, int p, int np) { matmul_part(a, p, np, W_Q8); }
 
 static int run(part_fn fn, int32_t x, int32_t w, int32_t scales, int32_t bias, int32_t res, int32_t out,
                int M, int K, int N, int act) {
@@ -166,4 +185,10 @@ int SM_EXPORT(sm_matmul_f16)(int32_t x, int32_t w, int32_t bias, int32_t res, in
 int SM_EXPORT(sm_matmul_q4)(int32_t x, int32_t w, int32_t scales, int32_t bias, int32_t res, int32_t out, int M, int K,
                             int N, int act) {
   return run(part_q4, x, w, scales, bias, res, out, M, K, N, act);
+}
+// w: int8 row-major [N, K] (rows padded to 4 bytes) + scales [N]; weight-only: x stays f32
+// (the accurate q8 path; matmul_q8.c's sm_matmul_q8_dynamic also rounds x to int8).
+int SM_EXPORT(sm_matmul_q8)(int32_t x, int32_t w, int32_t scales, int32_t bias, int32_t res, int32_t out, int M, int K,
+                            int N, int act) {
+  return run(part_q8, x, w, scales, bias, res, out, M, K, N, act);
 }

@@ -1,4 +1,4 @@
-// q8 linear layers: W int8 [N, K] (per-output-row symmetric scale sw[n], rows padded to 4 bytes,
+// q8 linear layers with int8 activations ("dynamic"): W int8 [N, K] (per-output-row symmetric scale sw[n], rows padded to 4 bytes,
 // packed 4 per u32), x f32 [M, K]. Like PyTorch's dynamic quantization, each row of x is quantized
 // on the fly to int8 with its own scale sx[m], the dot products run in int32, and
 //   out[m, n] = act(acc[m, n] * sx[m] * sw[n] + bias[n]) + res[m, n].
@@ -126,7 +126,7 @@ static void q8_part(const int32_t *a, int part, int nparts) {
 }
 
 // w: int8 rows (stride K rounded up to 4), from sm_alloc (kernels read up to 15 bytes past a row).
-int SM_EXPORT(sm_matmul_q8)(int32_t x, int32_t w, int32_t scales, int32_t bias, int32_t res, int32_t out, int M, int K,
+int SM_EXPORT(sm_matmul_q8_dynamic)(int32_t x, int32_t w, int32_t scales, int32_t bias, int32_t res, int32_t out, int M, int K,
                             int N, int act) {
   if (M < 1 || K < 1 || N < 1 || act < 0 || act > ACT_RELU) return SM_ERR_SHAPE;
   if (N > SM_SCRATCH_FLOATS) return SM_ERR_SHAPE;

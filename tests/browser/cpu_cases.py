@@ -14,7 +14,7 @@ from staticml.cpu import layout, pack
 
 ACTS = ["none", "gelu_erf", "gelu_tanh", "silu", "relu"]
 MATMUL_SHAPES = [(1, 1, 1), (3, 17, 5), (17, 127, 33), (4, 384, 17), (127, 40, 9), (5, 384, 384)]
-WEIGHT_DTYPES = ["f32", "f16", "q8", "q4"]
+WEIGHT_DTYPES = ["f32", "f16", "q8", "q4", "q8dyn"]   # q8dyn: q8 weights with int8_activations=True
 
 # --- numpy references (float64 math, rounded to f32 once) ---
 _erf = np.vectorize(math.erf)
@@ -143,6 +143,8 @@ def matmul_cases(shapes=MATMUL_SHAPES, dtypes=WEIGHT_DTYPES, qmax=None):
             if use_res:
                 inputs["res"] = _f32(res)
             kw = {"dtype": dtype, "bias": "@b", "act": act, "residual": "@res" if use_res else 0}
+            if dtype == "q8dyn":
+                kw.update(dtype="q8", int8_activations=True)
             if dtype == "f32":
                 inputs["w"], w_eff = pack.pack_f32(w), w
             elif dtype == "f16":
@@ -151,11 +153,15 @@ def matmul_cases(shapes=MATMUL_SHAPES, dtypes=WEIGHT_DTYPES, qmax=None):
                 inputs["w"], inputs["s"] = pack.quantize_q4(w)
                 w_eff = pack.dequantize_q4(inputs["w"], inputs["s"], N, K)
                 kw["scales"] = "@s"
+            elif dtype == "q8":
+                inputs["w"], inputs["s"] = pack.quantize_q8(w)
+                w_eff = pack.dequantize_q8(inputs["w"], inputs["s"], N, K)
+                kw["scales"] = "@s"
             else:
                 inputs["w"], inputs["s"] = pack.quantize_q8(w)
                 kw["scales"] = "@s"
             r = res if use_res else None
-            if dtype == "q8":
+            if dtype == "q8dyn":
                 wq = np.frombuffer(inputs["w"], np.int8).reshape(N, -1)[:, :K]
                 sw = np.frombuffer(inputs["s"], np.float32)
                 want = ref_matmul_q8(x, wq, sw, qmax, b, act, r)

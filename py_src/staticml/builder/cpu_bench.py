@@ -22,7 +22,7 @@ from .wasm_kernels import REPO, build_wasm
 
 # MiniLM-L6 linear layers at batch 2 x 128 tokens: FFN up, FFN down, the QKV/out projections.
 SHAPES = [(256, 384, 1536), (256, 1536, 384), (256, 384, 384), (8, 384, 1536)]
-DTYPES = ["f32", "f16", "q8", "q4"]
+DTYPES = ["f32", "f16", "q8", "q8dyn", "q4"]   # q8dyn: q8 weights, int8 activations
 CONFIGS = [("simd128", 1), ("relaxed", 1), ("simd128", 2), ("relaxed", 2)]
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>staticml cpu bench</title>
@@ -49,6 +49,7 @@ window.result = (async () => {
       if (dtype === "f32") { const w = put(f32(N * K, -0.1, 0.1)); run = () => cpu.matmulF32(x, w, bias, 0, out, M, K, N, 0); }
       if (dtype === "f16") { const w = put(new Uint16Array(N * K).map(() => 0x2000 + (Math.random() * 0x1000 | 0))); run = () => cpu.matmulF16(x, w, bias, 0, out, M, K, N, 0); }
       if (dtype === "q8") { const w = put(randomBytes(N * K)), s = put(f32(N, 0.001, 0.002)); run = () => cpu.matmulQ8(x, w, s, bias, 0, out, M, K, N, 0); }
+      if (dtype === "q8dyn") { const w = put(randomBytes(N * K)), s = put(f32(N, 0.001, 0.002)); run = () => cpu.matmulQ8Dynamic(x, w, s, bias, 0, out, M, K, N, 0); }
       if (dtype === "q4") { const w = put(randomBytes(N * K / 2)), s = put(f32(N * K / 32, 0.001, 0.002)); run = () => cpu.matmulQ4(x, w, s, bias, 0, out, M, K, N, 0); }
       const t0 = performance.now();
       while (performance.now() - t0 < 1000 * seconds) run();   // warm-up: tier-up and caches

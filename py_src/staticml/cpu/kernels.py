@@ -96,9 +96,12 @@ class CpuKernels:
         self._glue.packF32(w_rowmajor, out, N, K)
 
     def matmul(self, x: int, w: int, out: int, M: int, K: int, N: int, *, dtype: str = "f32", scales: int = 0,
-               bias: int = 0, residual: int = 0, act: str = "none") -> None:
+               bias: int = 0, residual: int = 0, act: str = "none", int8_activations: bool = False) -> None:
         """out[M, N] = act(x[M, K] @ W[N, K]^T + bias[N]) + residual[M, N], W in layout.py's `dtype` layout.
-        q8 quantizes each row of x to int8 on the fly (PyTorch dynamic quantization semantics)."""
+        q8 is weight-only (x stays f32) unless int8_activations: then each row of x is rounded to int8 on
+        the fly (PyTorch's dynamic quantization), about 2x faster but less accurate (shaders/README.md)."""
+        if int8_activations and dtype != "q8":
+            raise ValueError(f"int8_activations needs q8 weights, not {dtype!r}")
         if dtype not in DTYPES:
             raise ValueError(f"unknown weight dtype {dtype!r}: use one of {', '.join(DTYPES)}")
         if dtype in ("q8", "q4") and not scales:
@@ -108,6 +111,8 @@ class CpuKernels:
             self._glue.matmulF32(x, w, bias, residual, out, M, K, N, a)
         elif dtype == "f16":
             self._glue.matmulF16(x, w, bias, residual, out, M, K, N, a)
+        elif dtype == "q8" and int8_activations:
+            self._glue.matmulQ8Dynamic(x, w, scales, bias, residual, out, M, K, N, a)
         elif dtype == "q8":
             self._glue.matmulQ8(x, w, scales, bias, residual, out, M, K, N, a)
         else:
