@@ -41,12 +41,12 @@ static void scores(const float *qi, const float *kb, int kvs, int D, int nk, flo
 }
 
 // args: q, k, v, out, mask, B, T, H, D, q_stride, kv_stride, causal, scale (bits)
-static void attention_part(const int32_t *a, int part, int nparts) {
+static void attention_part(const int32_t *a, int part, int nparts, float *scratch) {
   const float *q = (const float *)a[0], *k = (const float *)a[1], *v = (const float *)a[2], *mask = (const float *)a[4];
   float *out = (float *)a[3];
   int B = a[5], T = a[6], H = a[7], D = a[8], qs = a[9], kvs = a[10], causal = a[11], lo, hi;
   float scale = i2f(a[12]);
-  float *p = sm_thread_scratch(part);   // T scores (T <= SM_SCRATCH_FLOATS, checked by the caller)
+  float *p = scratch;   // T scores (T <= SM_SCRATCH_FLOATS, checked by the caller)
   split_range(B * H, 1, part, nparts, &lo, &hi);
   for (int bh = lo; bh < hi; bh++) {
     int b = bh / H, h = bh % H;
@@ -84,6 +84,6 @@ int SM_EXPORT(sm_attention)(int32_t q, int32_t k, int32_t v, int32_t out, int32_
   if (B < 1 || T < 1 || H < 1 || D < 1 || T > SM_SCRATCH_FLOATS || q_stride < H * D || kv_stride < H * D)
     return SM_ERR_SHAPE;
   int32_t args[13] = {q, k, v, out, mask, B, T, H, D, q_stride, kv_stride, causal, f2i(scale)};
-  sm_parallel(attention_part, args, 13);
+  sm_parallel(attention_part, args, 13, parts_for(B * H, 1));
   return SM_OK;
 }

@@ -86,11 +86,16 @@ void *sm_arena_alloc(size_t nbytes);   // 64-byte aligned, 64 readable bytes aft
 size_t sm_arena_mark(void);
 void sm_arena_reset(size_t mark);
 
-// --- thread pool (pool.c): fn(args, part, nparts) runs once per part, on every thread ---
-typedef void (*part_fn)(const int32_t *args, int part, int nparts);
-void sm_parallel(part_fn fn, const int32_t *args, int nargs);
+// --- thread pool (pool.c): fn(args, part, nparts, scratch) runs once per part, on whichever thread
+// claims it; scratch: SM_SCRATCH_FLOATS floats owned by that thread ---
+typedef void (*part_fn)(const int32_t *args, int part, int nparts, float *scratch);
+void sm_parallel(part_fn fn, const int32_t *args, int nargs, int nparts);
 int sm_thread_count(void);
-float *sm_thread_scratch(int part);    // SM_SCRATCH_FLOATS floats owned by thread `part`
+// parts for n items of `grain`: enough for balance across threads, few enough to keep parts cheap
+SM_INLINE int parts_for(int n, int grain) {
+  int blocks = (n + grain - 1) / grain;
+  return blocks < 64 ? blocks : 64;
+}
 #define SM_SCRATCH_FLOATS 65536
 #define SM_MAX_THREADS 16
 

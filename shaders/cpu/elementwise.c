@@ -3,7 +3,7 @@
 #include "common.h"
 
 // args: a, b, out, n, act (b = 0: activation of a; else a + b)
-static void elementwise_part(const int32_t *args, int part, int nparts) {
+static void elementwise_part(const int32_t *args, int part, int nparts, float *scratch) {
   const float *a = (const float *)args[0], *b = (const float *)args[1];
   float *out = (float *)args[2];
   int act = args[4], lo, hi;
@@ -24,13 +24,13 @@ static void elementwise_part(const int32_t *args, int part, int nparts) {
 int SM_EXPORT(sm_activation)(int32_t x, int32_t out, int n, int act) {
   if (n < 1 || act < 0 || act > ACT_RELU) return SM_ERR_SHAPE;
   int32_t args[5] = {x, 0, out, n, act};
-  sm_parallel(elementwise_part, args, 5);
+  sm_parallel(elementwise_part, args, 5, parts_for(n, 4096));
   return SM_OK;
 }
 
 int SM_EXPORT(sm_add)(int32_t a, int32_t b, int32_t out, int n) {
   if (n < 1 || !b) return SM_ERR_SHAPE;
   int32_t args[5] = {a, b, out, n, 0};
-  sm_parallel(elementwise_part, args, 5);
+  sm_parallel(elementwise_part, args, 5, parts_for(n, 4096));
   return SM_OK;
 }

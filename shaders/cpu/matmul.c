@@ -6,7 +6,7 @@
 // GPU's) and are expanded one panel at a time into the thread's scratch, which then serves all M rows,
 // so the unpacking costs 1/M of the math and x stays f32 (weight-only quantization). matmul_q8.c has
 // the faster integer kernel that also rounds x to int8 (dynamic quantization).
-// Threads split N by panels: each reads only its own part of W.
+// Threads split N by panels: each part reads only its own columns of W.
 #include "matmul.h"
 
 #define MR 4      // rows of x per micro-kernel
@@ -142,12 +142,12 @@ static void expand_panel(int wtype, const void *w, const float *scales, int K, i
 }
 
 // --- exported ops; args: x, w, scales, bias, res, out, M, K, N, act ---
-static void matmul_part(const int32_t *a, int part, int nparts, int wtype) {
+static void matmul_part(const int32_t *a, int part, int nparts, float *scratch, int wtype) {
   const float *x = (const float *)a[0];
   epilogue_t e = {(const float *)a[3], (const float *)a[4], (float *)a[5], a[8], a[9]};
   int M = a[6], K = a[7], N = a[8], lo, hi;
   split_range(N, PW, part, nparts, &lo, &hi);
-  float *panel = sm_thread_scratch(part), *row = panel + (size_t)PW * K;
+  float *panel = scratch, *row = panel + (size_t)PW * K;
   for (int n = lo; n < hi; n += PW) {
     int ncols = hi - n < PW ? hi - n : PW;
     if (wtype == W_F32) {
@@ -159,17 +159,17 @@ static void matmul_part(const int32_t *a, int part, int nparts, int wtype) {
   }
 }
 
-static void part_f32(const int32_t *a, int p, int np) { matmul_part(a, p, np, W_F32); }
-static void part_f16(const int32_t *a, int p, int np) { matmul_part(a, p, np, W_F16); }
-static void part_q4(const int32_t *a, int p, int np) { matmul_part(a, p, np, W_Q4); }
-static void part_q8(const int32_t *a, int p, int np) { matmul_part(a, p, np, W_Q8); }
+static void part_f32(const int32_t *a, int p, int np, float *s) { matmul_part(a, p, np, s, W_F32); }
+static void part_f16(const int32_t *a, int p, int np, float *s) { matmul_part(a, p, np, s, W_F16); }
+static void part_q4(const int32_t *a, int p, int np, float *s) { matmul_part(a, p, np, s, W_Q4); }
+static void part_q8(const int32_t *a, int p, int np, float *s) { matmul_part(a, p, np, s, W_Q8); }
 
 static int run(part_fn fn, int32_t x, int32_t w, int32_t scales, int32_t bias, int32_t res, int32_t out,
                int M, int K, int N, int act) {
   if (M < 1 || K < 1 || N < 1 || act < 0 || act > ACT_RELU) return SM_ERR_SHAPE;
   if (fn != part_f32 && (PW + 1) * K > SM_SCRATCH_FLOATS) return SM_ERR_SHAPE;   // panel + one row in scratch
   int32_t args[10] = {x, w, scales, bias, res, out, M, K, N, act};
-  sm_parallel(fn, args, 10);
+  sm_parallel(fn, args, 10, parts_for(N, PW));
   return SM_OK;
 }
 

@@ -89,13 +89,13 @@ SM_INLINE void kernel_q8(int mr, int nr, const int8_t *xq, int Kp, const int8_t 
 #define KERNEL_CASE(a, b) case (a) * 8 + (b): kernel_q8(a, b, xm, Kp, wn, ldw, sx, sw, ws, &e, m, n); break;
 
 // args: xq, sx, w, sw, bias, res, out, M, K, N, act
-static void q8_part(const int32_t *a, int part, int nparts) {
+static void q8_part(const int32_t *a, int part, int nparts, float *scratch) {
   const int8_t *xq = (const int8_t *)a[0], *w = (const int8_t *)a[2];
   const float *sx = (const float *)a[1], *sw = (const float *)a[3];
   int M = a[7], K = a[8], N = a[9], Kp = (K + 15) & ~15, ldw = (K + 3) & ~3, lo, hi;
   epilogue_t e = {(const float *)a[4], (const float *)a[5], (float *)a[6], N, a[10]};
   split_range(N, NR, part, nparts, &lo, &hi);
-  int32_t *wsum = (int32_t *)sm_thread_scratch(part);   // relaxed only: sum_k w[n, k] per row n
+  int32_t *wsum = (int32_t *)scratch;   // relaxed only: sum_k w[n, k] per row n
 #ifdef SM_RELAXED
   for (int n = lo; n < hi; n++) {
     const int8_t *row = w + (size_t)n * ldw;
@@ -140,7 +140,7 @@ int SM_EXPORT(sm_matmul_q8_dynamic)(int32_t x, int32_t w, int32_t scales, int32_
   }
   quantize_rows((const float *)x, M, K, Kp, xq, sx);
   int32_t args[11] = {(int32_t)xq, (int32_t)sx, w, scales, bias, res, out, M, K, N, act};
-  sm_parallel(q8_part, args, 11);
+  sm_parallel(q8_part, args, 11, parts_for(N, 32));
   sm_arena_reset(mark);
   return SM_OK;
 }

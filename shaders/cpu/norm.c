@@ -44,7 +44,7 @@ SM_INLINE void row_affine(const float *x, float *y, int N, float shift, float mu
 enum { LAYER_NORM, RMS_NORM, L2_NORMALIZE };
 
 // args: x, gamma, beta, out, M, N, eps (bits), kind
-static void norm_part(const int32_t *a, int part, int nparts) {
+static void norm_part(const int32_t *a, int part, int nparts, float *scratch) {
   const float *x = (const float *)a[0], *gamma = (const float *)a[1], *beta = (const float *)a[2];
   float *out = (float *)a[3];
   int N = a[5], kind = a[7], lo, hi;
@@ -69,7 +69,7 @@ static void norm_part(const int32_t *a, int part, int nparts) {
 static int run(int32_t x, int32_t gamma, int32_t beta, int32_t out, int M, int N, float eps, int kind) {
   if (M < 1 || N < 1 || !(eps >= 0.0f)) return SM_ERR_SHAPE;
   int32_t args[8] = {x, gamma, beta, out, M, N, f2i(eps), kind};
-  sm_parallel(norm_part, args, 8);
+  sm_parallel(norm_part, args, 8, parts_for(M, 4));
   return SM_OK;
 }
 

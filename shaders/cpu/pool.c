@@ -1,7 +1,9 @@
 // Work split across a persistent pool of Web Workers sharing this module's memory (SM_THREADS
-// builds). The caller (thread 0) publishes a job, wakes the workers with memory.atomic.notify, runs
-// part 0 itself and spins until the others are done; workers sleep in memory.atomic.wait32 between
-// jobs, so no thread is started per op. Single-threaded builds just call the part function once.
+// builds). An op is cut into `nparts` parts (more parts than threads); the caller (thread 0) publishes
+// the job, wakes the workers with memory.atomic.notify, and every thread claims parts with a
+// compare-exchange until none are left, so a worker the OS has descheduled only costs the part it
+// holds. Workers sleep in memory.atomic.wait32 between jobs: no thread is started per op.
+// Single-threaded builds run the parts in order.
 #include "common.h"
 
 static float *g_scratch[SM_MAX_THREADS];
@@ -9,18 +11,30 @@ static int g_threads = 1;
 
 #ifdef SM_THREADS
 static struct {
-  volatile int32_t gen;    // bumped once per job; workers wait on it
-  volatile int32_t done;   // workers that finished the current job
+  volatile int32_t gen;        // bumped once per job; sleeping workers wait on it
+  volatile int32_t finished;   // parts of the current job that are done
   part_fn fn;
   int32_t nparts;
   int32_t args[32];
 } g_job __attribute__((aligned(64)));
+// (job generation << 32) | next unclaimed part: a claim for an old job can never succeed.
+static volatile uint64_t g_claim __attribute__((aligned(64)));
 
-#define WORKER_SPIN 200000   // loads before sleeping: ops follow each other within microseconds
+#define WORKER_SPIN 50000   // loads before sleeping: ops follow each other within tens of microseconds
+
+static void run_parts(int32_t gen, float *scratch) {
+  for (;;) {
+    uint64_t v = __atomic_load_n(&g_claim, __ATOMIC_ACQUIRE);
+    if ((int32_t)(v >> 32) != gen || (int32_t)(uint32_t)v >= g_job.nparts) return;
+    if (!__atomic_compare_exchange_n(&g_claim, &v, v + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+    // the claimed part keeps this job alive, so fn/args/nparts are this job's
+    g_job.fn(g_job.args, (int)(uint32_t)v, g_job.nparts, scratch);
+    __atomic_fetch_add(&g_job.finished, 1, __ATOMIC_RELEASE);
+  }
+}
 #endif
 
 int sm_thread_count(void) { return g_threads; }
-float *sm_thread_scratch(int part) { return g_scratch[part]; }
 
 // Sets the thread count (1 + number of pool workers) and gives each thread its scratch; call once
 // at start-up before any op, on thread 0. Returns 0, or SM_ERR_OOM.
@@ -38,23 +52,25 @@ int SM_EXPORT(sm_set_threads)(int n) {
   return SM_OK;
 }
 
-void sm_parallel(part_fn fn, const int32_t *args, int nargs) {
+void sm_parallel(part_fn fn, const int32_t *args, int nargs, int nparts) {
+  if (nparts < 1) nparts = 1;
 #ifdef SM_THREADS
-  int n = g_threads;
-  if (n > 1) {
+  if (g_threads > 1 && nparts > 1) {
     for (int i = 0; i < nargs; i++) g_job.args[i] = args[i];
     g_job.fn = fn;
-    g_job.nparts = n;
-    __atomic_store_n(&g_job.done, 0, __ATOMIC_SEQ_CST);
-    __atomic_fetch_add(&g_job.gen, 1, __ATOMIC_SEQ_CST);
-    __builtin_wasm_memory_atomic_notify((int32_t *)&g_job.gen, (unsigned)(n - 1));
-    fn(g_job.args, 0, n);
-    while (__atomic_load_n(&g_job.done, __ATOMIC_ACQUIRE) != n - 1) {
+    g_job.nparts = nparts;
+    __atomic_store_n(&g_job.finished, 0, __ATOMIC_SEQ_CST);
+    int32_t gen = g_job.gen + 1;
+    __atomic_store_n(&g_claim, (uint64_t)(uint32_t)gen << 32, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_job.gen, gen, __ATOMIC_SEQ_CST);
+    __builtin_wasm_memory_atomic_notify((int32_t *)&g_job.gen, (unsigned)(g_threads - 1));
+    run_parts(gen, g_scratch[0]);
+    while (__atomic_load_n(&g_job.finished, __ATOMIC_ACQUIRE) != nparts) {
     }
     return;
   }
 #endif
-  fn(args, 0, 1);
+  for (int p = 0; p < nparts; p++) fn(args, p, nparts, g_scratch[0]);
 }
 
 #ifdef SM_THREADS
@@ -71,8 +87,7 @@ void SM_EXPORT(sm_worker_loop)(int tid, int32_t seen) {
       g = __atomic_load_n(&g_job.gen, __ATOMIC_ACQUIRE);
     }
     seen = g;
-    if (tid < g_job.nparts) g_job.fn(g_job.args, tid, g_job.nparts);
-    __atomic_fetch_add(&g_job.done, 1, __ATOMIC_RELEASE);
+    run_parts(g, g_scratch[tid]);
   }
 }
 #endif

@@ -37,7 +37,7 @@ void sm_softmax_row(const float *x, const float *mask, float *y, int N) {
 }
 
 // args: x, mask, out, M, N, mask_period
-static void softmax_part(const int32_t *a, int part, int nparts) {
+static void softmax_part(const int32_t *a, int part, int nparts, float *scratch) {
   const float *x = (const float *)a[0], *mask = (const float *)a[1];
   float *out = (float *)a[2];
   int N = a[4], period = a[5], lo, hi;
@@ -50,6 +50,6 @@ static void softmax_part(const int32_t *a, int part, int nparts) {
 int SM_EXPORT(sm_softmax)(int32_t x, int32_t mask, int32_t out, int M, int N, int mask_period) {
   if (M < 1 || N < 1 || (mask && mask_period < 1)) return SM_ERR_SHAPE;
   int32_t args[6] = {x, mask, out, M, N, mask_period};
-  sm_parallel(softmax_part, args, 6);
+  sm_parallel(softmax_part, args, 6, parts_for(M, 4));
   return SM_OK;
 }
