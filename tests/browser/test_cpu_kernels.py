@@ -60,3 +60,65 @@ def test_variant_is_the_one_asked_for(cpu_results, variant):
 @pytest.mark.parametrize("case_id", list(CASES["simd128"]))
 def test_cpu_kernel_matches_numpy(cpu_results, variant, case_id):
     cpu_cases.compare(CASES[variant][case_id], cpu_results[variant]["results"][case_id])
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _fetch_into(selenium, urls_json: str, url: str, offset: int, nbytes: int) -> bytes:
+    import json
+
+    from staticml.cpu.kernels import CpuKernels
+
+    cpu = await CpuKernels.load(json.loads(urls_json), variant="simd128")
+    ptr = cpu.alloc(nbytes)
+    await cpu.fetch_into(ptr, url, offset, nbytes)
+    return cpu.read(ptr, nbytes)
+
+
+def test_fetch_into_puts_a_byte_range_of_a_url_into_the_wasm_memory(request, cpu_results, selenium_module_scope):
+    """Weights go from the network into the kernels' memory without passing through Python; the test
+    server ignores Range (like Cloudflare Pages), so the glue must cut the range out of a 200 answer."""
+    dist = Path(request.config.getoption("--dist-dir"))
+    dist = dist if dist.is_absolute() else REPO / dist
+    urls = install_cpu_kernels(dist)
+    data = (dist / "cpu" / "kernels-relaxed.wasm").read_bytes()
+    got = _fetch_into(selenium_module_scope, urls, "./cpu/kernels-relaxed.wasm", 1000, 4321)
+    assert got == data[1000:1000 + 4321]
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _bad_calls(selenium, urls_json: str) -> list:
+    import json
+
+    from staticml.cpu.kernels import CpuKernels
+
+    errors = []
+    for call in [lambda: CpuKernels.load({"simd128": "x"}),
+                 lambda: CpuKernels.load(json.loads(urls_json), variant="avx512")]:
+        try:
+            await call()
+        except ValueError as e:
+            errors.append(str(e))
+    cpu = await CpuKernels.load(json.loads(urls_json), variant="simd128")
+    for call in [lambda: cpu.matmul(0, 0, 0, 1, 1, 1, dtype="bf16"),
+                 lambda: cpu.matmul(0, 0, 0, 1, 1, 1, dtype="q4"),
+                 lambda: cpu.matmul(0, 0, 0, 1, 1, 1, dtype="f16", int8_activations=True),
+                 lambda: cpu.embedding(0, 0, 1, 1, 1, 1, 0, dtype="q4")]:
+        try:
+            call()
+        except ValueError as e:
+            errors.append(str(e))
+    return errors
+
+
+def test_bad_calls_say_what_is_wrong(cpu_results, selenium_module_scope):
+    dist = REPO / "build" / "test-dist"
+    urls = json.dumps({name: f"./cpu/kernels-{name}.wasm" for name in ("simd128", "relaxed", "simd128-threads", "relaxed-threads")})
+    errors = _bad_calls(selenium_module_scope, urls)
+    assert len(errors) == 6, errors
+    assert "lacks relaxed, simd128-threads, relaxed-threads" in errors[0]
+    assert "unknown CPU kernel variant 'avx512'" in errors[1]
+    assert "unknown weight dtype 'bf16'" in errors[2]
+    assert "q4 weights need their scales pointer" in errors[3]
+    assert "int8_activations needs q8 weights" in errors[4]
+    assert "unknown embedding dtype 'q4'" in errors[5]
+    assert dist.exists()
