@@ -1,7 +1,12 @@
-// Scaled dot-product attention, fused: per (batch, head) and query row, scores = q . k * scale + mask,
-// softmax, then the weighted sum of v, without materialising [B, H, T, T]. Threads split (batch, head).
+// Scaled dot-product attention, fused: per (batch, head), scores = q . k * scale + mask, softmax, then
+// the weighted sum of v, without materialising [B, H, T, T]. Threads split (batch, head).
+// When the head's K and V fit the thread's scratch (T * D <= ~24k floats), they are copied once into the
+// matmul kernel's panel layout and both products run on the register-blocked micro-kernel (matmul.c),
+// 64 query rows at a time; otherwise a row-by-row path runs.
 // q/k/v rows are strided so the fused QKV projection's output [B, T, 3C] can be read in place.
-#include "common.h"
+#include "matmul.h"
+
+#define QB 64   // query rows per block on the matmul path
 
 void sm_softmax_row(const float *x, const float *mask, float *y, int N);
 
@@ -40,6 +45,48 @@ static void scores(const float *qi, const float *kb, int kvs, int D, int nk, flo
   for (; j < nk; j++) p[j] = dot(qi, kb + (size_t)j * kvs, D) * scale;
 }
 
+SM_INLINE int panel_path_fits(int T, int D) {
+  int T8 = (T + 7) & ~7, D8 = (D + 7) & ~7;
+  return (size_t)T8 * D + (size_t)D8 * T + (size_t)QB * (D + T) <= SM_SCRATCH_FLOATS;
+}
+
+// One (batch, head) on the matmul micro-kernel. q/k/v point at row 0 of this head; out at its column 0.
+static void head_by_panels(const float *q, const float *k, const float *v, float *out, const float *mask, int T, int D,
+                           int qs, int kvs, int out_stride, int causal, float scale, float *scratch) {
+  int T8 = (T + 7) & ~7, D8 = (D + 7) & ~7;
+  float *kp = scratch;                        // K as panels [T8/8][D][8]: "W" of S = Q K^T
+  float *vp = kp + (size_t)T8 * D;            // V^T as panels [D8/8][T][8]: "W" of O = P V
+  float *qc = vp + (size_t)D8 * T;            // [QB][D] query rows times scale
+  float *sc = qc + (size_t)QB * D;            // [QB][T] scores, then probabilities
+  for (int p = 0; p < T8 / 8; p++)
+    for (int d = 0; d < D; d++)
+      for (int j = 0; j < 8; j++) {
+        int t = 8 * p + j;
+        kp[((size_t)p * D + d) * 8 + j] = t < T ? k[(size_t)t * kvs + d] : 0.0f;
+      }
+  for (int p = 0; p < D8 / 8; p++)
+    for (int t = 0; t < T; t++)
+      for (int c = 0; c < 8; c++) {
+        int d = 8 * p + c;
+        vp[((size_t)p * T + t) * 8 + c] = d < D ? v[(size_t)t * kvs + d] : 0.0f;
+      }
+  for (int i0 = 0; i0 < T; i0 += QB) {
+    int qb = T - i0 < QB ? T - i0 : QB;
+    for (int i = 0; i < qb; i++)
+      for (int d = 0; d < D; d++) qc[(size_t)i * D + d] = q[(size_t)(i0 + i) * qs + d] * scale;
+    epilogue_t es = {0, 0, sc, T, ACT_NONE};
+    for (int p = 0; p < T8 / 8; p++) sm_matmul_f32_panel(qc, kp + (size_t)p * D * 8, qb, D, 8 * p, T - 8 * p < 8 ? T - 8 * p : 8, &es);
+    for (int i = 0; i < qb; i++) {
+      int nk = causal ? i0 + i + 1 : T;
+      float *row = sc + (size_t)i * T;
+      sm_softmax_row(row, mask, row, nk);
+      for (int j = nk; j < T; j++) row[j] = 0.0f;
+    }
+    epilogue_t eo = {0, 0, out + (size_t)i0 * out_stride, out_stride, ACT_NONE};
+    for (int p = 0; p < D8 / 8; p++) sm_matmul_f32_panel(sc, vp + (size_t)p * T * 8, qb, T, 8 * p, D - 8 * p < 8 ? D - 8 * p : 8, &eo);
+  }
+}
+
 // args: q, k, v, out, mask, B, T, H, D, q_stride, kv_stride, causal, scale (bits)
 static void attention_part(const int32_t *a, int part, int nparts, float *scratch) {
   const float *q = (const float *)a[0], *k = (const float *)a[1], *v = (const float *)a[2], *mask = (const float *)a[4];
@@ -52,6 +99,11 @@ static void attention_part(const int32_t *a, int part, int nparts, float *scratc
     int b = bh / H, h = bh % H;
     const float *qb = q + (size_t)b * T * qs + h * D, *kb = k + (size_t)b * T * kvs + h * D;
     const float *vb = v + (size_t)b * T * kvs + h * D;
+    if (panel_path_fits(T, D)) {
+      head_by_panels(qb, kb, vb, out + (size_t)b * T * H * D + h * D, mask ? mask + (size_t)b * T : 0, T, D, qs, kvs,
+                     H * D, causal, scale, scratch);
+      continue;
+    }
     for (int i = 0; i < T; i++) {
       int nk = causal ? i + 1 : T;   // causal: keys after the query are never seen
       const float *qi = qb + (size_t)i * qs;

@@ -24,7 +24,7 @@ static void quantize_rows(const float *x, int M, int K, int Kp, int8_t *xq, floa
     const float *row = x + (size_t)m * K;
     v128_t vmax = wasm_f32x4_splat(0.0f);
     int k = 0;
-    for (; k + 4 <= K; k += 4) vmax = wasm_f32x4_max(vmax, wasm_f32x4_abs(wasm_v128_load(row + k)));
+    for (; k + 4 <= K; k += 4) vmax = wasm_f32x4_pmax(vmax, wasm_f32x4_abs(wasm_v128_load(row + k)));
     float amax = hmax(vmax);
     for (; k < K; k++) amax = amax > __builtin_fabsf(row[k]) ? amax : __builtin_fabsf(row[k]);
     float inv = amax > 0.0f ? QMAX / amax : 0.0f;
@@ -32,8 +32,8 @@ static void quantize_rows(const float *x, int M, int K, int Kp, int8_t *xq, floa
     int8_t *q = xq + (size_t)m * Kp;
     v128_t vinv = wasm_f32x4_splat(inv);
     for (k = 0; k + 8 <= K; k += 8) {
-      v128_t a = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(row + k), vinv)));
-      v128_t b = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(row + k + 4), vinv)));
+      v128_t a = round_to_i32(wasm_f32x4_mul(wasm_v128_load(row + k), vinv));
+      v128_t b = round_to_i32(wasm_f32x4_mul(wasm_v128_load(row + k + 4), vinv));
       v128_t h = wasm_i16x8_narrow_i32x4(a, b);
       v128_t bytes = wasm_i8x16_add(wasm_i8x16_narrow_i16x8(h, h), wasm_i8x16_splat(QOFFSET));
       wasm_v128_store64_lane(q + k, bytes, 0);

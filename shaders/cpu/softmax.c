@@ -9,7 +9,7 @@ void sm_softmax_row(const float *x, const float *mask, float *y, int N) {
     v128_t v = wasm_v128_load(x + k);
     if (mask) v = wasm_f32x4_add(v, wasm_v128_load(mask + k));
     wasm_v128_store(y + k, v);
-    vmax = wasm_f32x4_max(vmax, v);
+    vmax = wasm_f32x4_pmax(vmax, v);
   }
   float mx = hmax(vmax);
   for (; k < N; k++) {

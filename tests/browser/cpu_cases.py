@@ -229,7 +229,9 @@ def attention_cases():
     cases = []
     for i, (B, T, H, D, causal, fused) in enumerate([(1, 1, 1, 1, False, False), (2, 3, 2, 17, True, False),
                                                      (2, 17, 3, 32, False, True), (1, 127, 2, 32, True, True),
-                                                     (1, 384, 1, 16, False, False)]):
+                                                     (1, 384, 1, 16, False, False),
+                                                     # K and V of a head too big for the scratch: the row-by-row path
+                                                     (1, 600, 1, 40, True, False)]):
         rng = np.random.default_rng(4000 + i)
         q, k, v = (rng.normal(0, 1, (B, T, H, D)).astype(np.float32) for _ in range(3))
         mask = np.zeros((B, T), np.float32)
