@@ -127,18 +127,41 @@ static void expand_q8_row(const int8_t *w, int K, int n, const float *scales, fl
 
 enum { W_F32 = 0, W_F16 = 1, W_Q4 = 2, W_Q8 = 3 };
 
-// Expands rows n .. n+ncols of a row-major f16/q4 W into one panel [K][8] (zeros past ncols).
-static void expand_panel(int wtype, const void *w, const float *scales, int K, int n, int ncols, float *panel, float *row) {
-  for (int j = 0; j < PW; j++) {
-    if (j < ncols) {
-      if (wtype == W_F16) expand_f16_rows((const uint16_t *)w, 2 * ((K + 1) / 2), K, n + j, 1, row);
-      else if (wtype == W_Q8) expand_q8_row((const int8_t *)w, K, n + j, scales, row);
-      else expand_q4_rows((const uint32_t *)w, (K + 7) / 8, scales, K, n + j, 1, row);
-      for (int k = 0; k < K; k++) panel[(size_t)k * PW + j] = row[k];
-    } else {
-      for (int k = 0; k < K; k++) panel[(size_t)k * PW + j] = 0.0f;
+// panel[k][0:8] = rows[0:8][k]: two 4x4 transposes per 4 k (rows: 8 expanded rows of K floats).
+static void transpose_into_panel(const float *rows, int K, float *panel) {
+  int k = 0;
+  for (; k + 4 <= K; k += 4) {
+    for (int h = 0; h < 2; h++) {
+      const float *r = rows + (size_t)(4 * h) * K + k;
+      v128_t a = wasm_v128_load(r), b = wasm_v128_load(r + K), c = wasm_v128_load(r + 2 * K), d = wasm_v128_load(r + 3 * K);
+      v128_t ab0 = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), ab1 = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);
+      v128_t cd0 = wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), cd1 = wasm_i32x4_shuffle(c, d, 2, 6, 3, 7);
+      float *o = panel + (size_t)k * PW + 4 * h;
+      wasm_v128_store(o, wasm_i32x4_shuffle(ab0, cd0, 0, 1, 4, 5));
+      wasm_v128_store(o + PW, wasm_i32x4_shuffle(ab0, cd0, 2, 3, 6, 7));
+      wasm_v128_store(o + 2 * PW, wasm_i32x4_shuffle(ab1, cd1, 0, 1, 4, 5));
+      wasm_v128_store(o + 3 * PW, wasm_i32x4_shuffle(ab1, cd1, 2, 3, 6, 7));
     }
   }
+  for (; k < K; k++)
+    for (int j = 0; j < PW; j++) panel[(size_t)k * PW + j] = rows[(size_t)j * K + k];
+}
+
+// Expands rows n .. n+ncols of a row-major f16/q8/q4 W into one panel [K][8] (zeros past ncols).
+static void expand_panel(int wtype, const void *w, const float *scales, int K, int n, int ncols, float *panel, float *rows) {
+  for (int j = 0; j < PW; j++) {
+    float *row = rows + (size_t)j * K;
+    if (j >= ncols) {
+      for (int k = 0; k < K; k++) row[k] = 0.0f;
+    } else if (wtype == W_F16) {
+      expand_f16_rows((const uint16_t *)w, 2 * ((K + 1) / 2), K, n + j, 1, row);
+    } else if (wtype == W_Q8) {
+      expand_q8_row((const int8_t *)w, K, n + j, scales, row);
+    } else {
+      expand_q4_rows((const uint32_t *)w, (K + 7) / 8, scales, K, n + j, 1, row);
+    }
+  }
+  transpose_into_panel(rows, K, panel);
 }
 
 // --- exported ops; args: x, w, scales, bias, res, out, M, K, N, act ---
@@ -167,7 +190,7 @@ static void part_q8(const int32_t *a, int p, int np, float *s) { matmul_part(a, 
 static int run(part_fn fn, int32_t x, int32_t w, int32_t scales, int32_t bias, int32_t res, int32_t out,
                int M, int K, int N, int act) {
   if (M < 1 || K < 1 || N < 1 || act < 0 || act > ACT_RELU) return SM_ERR_SHAPE;
-  if (fn != part_f32 && (PW + 1) * K > SM_SCRATCH_FLOATS) return SM_ERR_SHAPE;   // panel + one row in scratch
+  if (fn != part_f32 && 2 * PW * K > SM_SCRATCH_FLOATS) return SM_ERR_SHAPE;   // panel + 8 rows in scratch
   int32_t args[10] = {x, w, scales, bias, res, out, M, K, N, act};
   sm_parallel(fn, args, 10, parts_for(N, PW));
   return SM_OK;

@@ -26,6 +26,8 @@ from .wasm_kernels import REPO, build_wasm
 SHAPES = [(256, 384, 1536), (256, 1536, 384), (256, 384, 384), (8, 384, 1536)]
 DTYPES = ["f32", "f16", "q8", "q8dyn", "q4"]   # q8dyn: q8 weights, int8 activations
 CONFIGS = [("simd128", 1), ("relaxed", 1), ("simd128", 2), ("relaxed", 2)]
+# (batch, tokens) of the issue's targets: one short sentence, batch 8 and 32 of short ones, one ~250-token passage
+ENCODER = [(1, 8), (8, 16), (32, 16), (1, 256)]
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>staticml cpu bench</title>
 <script type="module">
@@ -40,6 +42,37 @@ function randomBytes(n) {  // crypto.getRandomValues fills at most 64 KiB per ca
 }
 function f32(n, lo, hi) { const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * Math.random(); return a; }
 function put(arr) { const p = cpu.alloc(arr.byteLength); cpu.write(p, arr); return p; }
+// MiniLM-L6's 6 encoder layers (C=384, 12 heads of 32, FFN 1536) on B x T tokens with random weights:
+// the kernel calls a model makes, without Python in between (its per-call cost is measured elsewhere).
+function encoderRun(B, T, dtype) {
+  const C = 384, H = 12, D = 32, F = 1536, M = B * T, layers = [];
+  const lin = (N, K) => {
+    if (dtype === "f32") return {w: put(f32(N * K, -0.05, 0.05)), s: 0, b: put(f32(N, -0.1, 0.1))};
+    return {w: put(randomBytes(N * K)), s: put(f32(N, 0.0003, 0.0005)), b: put(f32(N, -0.1, 0.1))};
+  };
+  const mm = (x, l, res, out, K, N, act) => {
+    if (dtype === "f32") cpu.matmulF32(x, l.w, l.b, res, out, M, K, N, act);
+    else if (dtype === "q8") cpu.matmulQ8(x, l.w, l.s, l.b, res, out, M, K, N, act);
+    else cpu.matmulQ8Dynamic(x, l.w, l.s, l.b, res, out, M, K, N, act);
+  };
+  for (let i = 0; i < 6; i++) layers.push({qkv: lin(3 * C, C), o: lin(C, C), up: lin(F, C), down: lin(C, F),
+    g1: put(f32(C, 0.9, 1.1)), b1: put(f32(C, -0.1, 0.1)), g2: put(f32(C, 0.9, 1.1)), b2: put(f32(C, -0.1, 0.1))});
+  const x = put(f32(M * C, -1, 1)), qkv = cpu.alloc(4 * M * 3 * C), att = cpu.alloc(4 * M * C), h = cpu.alloc(4 * M * C);
+  const ff = cpu.alloc(4 * M * F), mask = put(new Float32Array(B * T)), pooled = cpu.alloc(4 * B * C), ones = put(new Float32Array(B * T).fill(1));
+  return () => {
+    for (const L of layers) {
+      mm(x, L.qkv, 0, qkv, C, 3 * C, 0);
+      cpu.attention(qkv, qkv + 4 * C, qkv + 8 * C, att, mask, B, T, H, D, 3 * C, 3 * C, 0, 1 / Math.sqrt(D));
+      mm(att, L.o, x, h, C, C, 0);
+      cpu.layerNorm(h, L.g1, L.b1, h, M, C, 1e-12);
+      mm(h, L.up, 0, ff, C, F, 1);
+      mm(ff, L.down, h, x, F, C, 0);
+      cpu.layerNorm(x, L.g2, L.b2, x, M, C, 1e-12);
+    }
+    cpu.meanPool(x, ones, pooled, B, T, C);
+    cpu.l2Normalize(pooled, pooled, B, C, 1e-12);
+  };
+}
 window.result = (async () => {
   const info = JSON.parse(await cpu.init(JSON.stringify(URLS), q.get("variant"), +q.get("threads")));
   const seconds = +q.get("seconds"), rows = [];
@@ -64,7 +97,21 @@ window.result = (async () => {
       cpu.reset(m);
     }
   }
-  return {info, rows, userAgent: navigator.userAgent, cores: navigator.hardwareConcurrency, isolated: self.crossOriginIsolated};
+  const encoder = [];
+  for (const [B, T] of JSON.parse(q.get("encoder") || "[]")) {
+    for (const dtype of ["f32", "q8", "q8dyn"]) {
+      const m = cpu.mark(), r = encoderRun(B, T, dtype);
+      const t0 = performance.now();
+      while (performance.now() - t0 < 1000 * seconds) r();
+      const times = [];
+      const t1 = performance.now();
+      while (performance.now() - t1 < 1000 * seconds || times.length < 3) { const s = performance.now(); r(); times.push(performance.now() - s); }
+      times.sort((a, b) => a - b);
+      encoder.push({B, T, dtype, ms: times[0], median_ms: times[times.length >> 1], runs: times.length});
+      cpu.reset(m);
+    }
+  }
+  return {info, rows, encoder, userAgent: navigator.userAgent, cores: navigator.hardwareConcurrency, isolated: self.crossOriginIsolated};
 })();
 </script>
 """
@@ -127,6 +174,41 @@ def numpy_rows(shapes, seconds: float):
     return rows
 
 
+def torch_rows(shapes, seconds: float):
+    """PyTorch CPU running the real all-MiniLM-L6-v2 encoder (+ mean pooling) on the same B x T tokens."""
+    try:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        from .cpu_q8_accuracy import model_dir
+    except ImportError as e:
+        return [{"error": f"PyTorch reference skipped: {e}"}]
+    model = SentenceTransformer(str(model_dir()), device="cpu")
+    bert = model[0].auto_model.eval()
+    rows = []
+    for B, T in shapes:
+        ids = torch.randint(1000, 20000, (B, T))
+        mask = torch.ones(B, T, dtype=torch.long)
+
+        def run():
+            with torch.inference_mode():
+                out = bert(input_ids=ids, attention_mask=mask).last_hidden_state
+                torch.nn.functional.normalize(out.mean(dim=1), dim=1)
+
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            run()
+        times = []
+        t1 = time.perf_counter()
+        while time.perf_counter() - t1 < seconds or len(times) < 3:
+            s = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - s)
+        rows.append({"B": B, "T": T, "ms": 1000 * min(times), "median_ms": 1000 * statistics.median(times),
+                     "threads": torch.get_num_threads()})
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, default=REPO / "build" / "cpu_bench.json")
@@ -134,7 +216,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dtypes", default=",".join(DTYPES))
     args = ap.parse_args(argv)
     dtypes = args.dtypes.split(",")
-    report = {"numpy": numpy_rows(SHAPES, args.seconds), "wasm": []}
+    report = {"numpy": numpy_rows(SHAPES, args.seconds), "torch": torch_rows(ENCODER, args.seconds), "wasm": []}
     with tempfile.TemporaryDirectory() as tmp:
         write_page(Path(tmp))
         server = make_server(Path(tmp), 0, quiet=True)
@@ -146,7 +228,7 @@ def main(argv=None) -> int:
         try:
             for variant, threads in CONFIGS:
                 query = (f"?variant={variant}&threads={threads}&seconds={args.seconds}"
-                         f"&shapes={json.dumps(SHAPES)}&dtypes={json.dumps(dtypes)}")
+                         f"&shapes={json.dumps(SHAPES)}&dtypes={json.dumps(dtypes)}&encoder={json.dumps(ENCODER)}")
                 driver.get("about:blank")
                 out = run_page(driver, base + query.replace(" ", ""))
                 report["wasm"].append({"variant": variant, "threads_asked": threads, **out})
@@ -170,6 +252,22 @@ def table(report) -> str:
         for r in cfg["rows"]:
             lines.append(f"{name:<28}{r['dtype']:<6}{'%dx%dx%d' % (r['M'], r['K'], r['N']):<18}{r['ms']:>9.3f}{r['gflops']:>10.1f}"
                          f"{r['median_ms']:>11.3f}")
+    lines.append("")
+    lines.append(f"{'MiniLM-L6 encoder (6 layers)':<34}{'B x T':<10}{'best ms':>9}{'median ms':>11}{'GFLOP/s':>9}")
+    def flops(B, T):   # the linear layers only: 2 * tokens * 6 layers * (4 C^2 + 2 C F)
+        return 2 * B * T * 6 * (4 * 384 * 384 + 2 * 384 * 1536)
+    for r in report.get("torch", []):
+        if "error" in r:
+            lines.append(r["error"])
+            continue
+        lines.append(f"{'pytorch x%d' % r['threads']:<34}{'%dx%d' % (r['B'], r['T']):<10}{r['ms']:>9.2f}{r['median_ms']:>11.2f}"
+                     f"{flops(r['B'], r['T']) / r['ms'] / 1e6:>9.1f}")
+    for cfg in report["wasm"]:
+        info = cfg["info"]
+        for r in cfg.get("encoder", []):
+            name = f"wasm {info['variant']} x{info['threads']} {r['dtype']}"
+            lines.append(f"{name:<34}{'%dx%d' % (r['B'], r['T']):<10}{r['ms']:>9.2f}{r['median_ms']:>11.2f}"
+                         f"{flops(r['B'], r['T']) / r['ms'] / 1e6:>9.1f}")
     return "\n".join(lines)
 
 
