@@ -122,3 +122,38 @@ def test_bad_calls_say_what_is_wrong(cpu_results, selenium_module_scope):
     assert "int8_activations needs q8 weights" in errors[4]
     assert "unknown embedding dtype 'q4'" in errors[5]
     assert dist.exists()
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _fetch_linear(selenium, urls_json: str, url: str, x: bytes, M: int, K: int, N: int) -> dict:
+    import json
+
+    from staticml.cpu.kernels import CpuKernels
+
+    cpu = await CpuKernels.load(json.loads(urls_json), variant="relaxed")
+    w = await cpu.fetch_linear_weight(url, 64, "f32", N, K)
+    after_weight = cpu.mark()
+    xp, out = cpu.upload(x), cpu.alloc(4 * M * N)
+    cpu.matmul(xp, w, out, M, K, N)
+    return {"out": cpu.read(out, 4 * M * N), "weight_ptr": w, "mark_after_weight": after_weight}
+
+
+def test_fetch_linear_weight_packs_a_rowmajor_f32_weight_in_wasm_memory(request, cpu_results, selenium_module_scope):
+    """A row-major f32 weight (the GPU's layout, as the converter ships it) at an offset inside a file is
+    fetched into the wasm memory, packed into panels there, and the temporary raw copy is freed."""
+    import numpy as np
+
+    dist = Path(request.config.getoption("--dist-dir"))
+    dist = dist if dist.is_absolute() else REPO / dist
+    urls = install_cpu_kernels(dist)
+    M, K, N = 5, 33, 19
+    rng = np.random.default_rng(7)
+    w = rng.uniform(-1, 1, (N, K)).astype(np.float32)
+    x = rng.uniform(-1, 1, (M, K)).astype(np.float32)
+    (dist / "cpu" / "weights.bin").write_bytes(b"\xee" * 64 + w.tobytes() + b"\xee" * 16)
+    got = _fetch_linear(selenium_module_scope, urls, "./cpu/weights.bin", x.tobytes(), M, K, N)
+    out = np.frombuffer(got["out"], np.float32).reshape(M, N)
+    np.testing.assert_allclose(out, cpu_cases.ref_linear(x, w), **cpu_cases._tol_f32(K))
+    # the raw copy was released: the arena top is right after the packed weight (64-byte rounded)
+    from staticml.cpu.layout import weight_nbytes
+    assert got["mark_after_weight"] == got["weight_ptr"] + -(-weight_nbytes("f32", N, K) // 64) * 64

@@ -90,6 +90,29 @@ class CpuKernels:
         """Fetch bytes [offset, offset+nbytes) of url straight into the wasm memory at ptr."""
         await self._glue.fetchInto(ptr, url, offset, nbytes)
 
+    async def fetch_linear_weight(self, url: str, offset: int, dtype: str, N: int, K: int, *,
+                                  rowmajor_f32: bool = True) -> int:
+        """Fetch one Linear weight [N, K] from bytes [offset, ...) of url into the kernels' layout and
+        return its pointer. f32 shipped row-major (the GPU's layout) is packed into panels in the wasm
+        memory (the raw copy is freed again); f16/q8/q4 are used as shipped. Scales are fetched separately
+        (`alloc` + `fetch_into`, layout.scale_count floats)."""
+        from .layout import weight_nbytes
+
+        nbytes = weight_nbytes(dtype, N, K)
+        if dtype != "f32" or not rowmajor_f32:
+            ptr = self.alloc(nbytes)
+            await self.fetch_into(ptr, url, offset, nbytes)
+            return ptr
+        ptr = self.alloc(nbytes)
+        mark = self.mark()
+        raw = self.alloc(4 * N * K)
+        try:
+            await self.fetch_into(raw, url, offset, 4 * N * K)
+            self.pack_f32(raw, ptr, N, K)
+        finally:
+            self.reset(mark)
+        return ptr
+
     # --- linear layers ---
     def pack_f32(self, w_rowmajor: int, out: int, N: int, K: int) -> None:
         """Row-major f32 W [N, K] at w_rowmajor -> panel layout at out (layout.weight_nbytes("f32", N, K))."""
