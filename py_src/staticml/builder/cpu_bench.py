@@ -15,6 +15,7 @@ import os
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -220,8 +221,6 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         write_page(Path(tmp))
         server = make_server(Path(tmp), 0, quiet=True)
-        import threading
-
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}/"
         driver = make_driver()

@@ -3,8 +3,8 @@
 Tensors live in the kernels' wasm memory and are named by plain int pointers (0 = absent); Python
 only passes ints/floats, and bytes when it writes an input or reads a result, so weights never enter
 the Python heap (`fetch_into` streams them from a URL into the wasm memory). Each method's numpy
-definition is the matching `staticml.ops` reference (the ones not written yet are defined in
-tests/browser/test_cpu_kernels.py). Shapes are in each docstring; all activations are f32, row-major.
+definition is the matching `staticml.ops` reference (those not on this branch yet are defined in
+tests/browser/cpu_cases.py). Shapes are in each docstring; all activations are f32, row-major.
 """
 import json
 
