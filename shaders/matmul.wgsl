@@ -31,3 +31,14 @@ fn matmul_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_in
     out[row * u.N + col] = acc;
   }
 }
+
+// The baseline: one thread per output value, K walked straight through global memory.
+@compute @workgroup_size(16, 16)
+fn matmul_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.y;
+  let col = gid.x;
+  if (row >= u.M || col >= u.N) { return; }
+  var acc = 0.0;
+  for (var k = 0u; k < u.K; k++) { acc += a[row * u.K + k] * b[k * u.N + col]; }
+  out[row * u.N + col] = acc;
+}

@@ -142,3 +142,57 @@ export function release(id) {
 export function liveObjects() {
   return table.length - 1 - freeIds.length;
 }
+
+// ---- Per-dispatch recording (debug and benchmark paths; plans use runPlan). ----
+// beginRecord() / recordDispatch(p, g, x, y, z) / submitRecord(): one FFI call per dispatch, so the
+// benchmark can show what replaying a whole plan in one call saves.
+let recording = null;
+
+export function beginRecord() {
+  const encoder = needDevice().createCommandEncoder();
+  recording = { encoder, pass: encoder.beginComputePass() };
+}
+
+export function recordDispatch(pipelineId, bindGroupId, x, y, z) {
+  if (!recording) throw new Error("staticml glue: recordDispatch() before beginRecord()");
+  recording.pass.setPipeline(get(pipelineId));
+  recording.pass.setBindGroup(0, get(bindGroupId));
+  recording.pass.dispatchWorkgroups(x, y, z);
+}
+
+export function submitRecord() {
+  if (!recording) throw new Error("staticml glue: submitRecord() before beginRecord()");
+  recording.pass.end();
+  needDevice().queue.submit([recording.encoder.finish()]);
+  recording = null;
+}
+
+// Benchmark baseline: the same [pipeline, bindGroup, x, y, z] records encoded by a plain JS loop over
+// already-resolved GPU objects, `reps` times (one submit each). Returns host milliseconds per rep.
+export function timeEncodeLoop(ops, reps) {
+  const dev = needDevice();
+  const pipes = [], groups = [], dims = [];
+  for (let i = 0; i < ops.length; i += 5) {
+    pipes.push(get(ops[i]));
+    groups.push(get(ops[i + 1]));
+    dims.push([ops[i + 2], ops[i + 3], ops[i + 4]]);
+  }
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) {
+    const encoder = dev.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (let k = 0; k < pipes.length; k++) {
+      pass.setPipeline(pipes[k]);
+      pass.setBindGroup(0, groups[k]);
+      pass.dispatchWorkgroups(dims[k][0], dims[k][1], dims[k][2]);
+    }
+    pass.end();
+    dev.queue.submit([encoder.finish()]);
+  }
+  return (performance.now() - t0) / reps;
+}
+
+// Resolves once the GPU has finished everything submitted so far (benchmarks time against it).
+export async function idle() {
+  await needDevice().queue.onSubmittedWorkDone();
+}

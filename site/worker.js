@@ -3,7 +3,9 @@
 //   page -> worker: {kind: "boot", config} | {kind: "call", id, method, args}
 //   worker -> page: {kind: "status", text} | {kind: "ready", info} | {kind: "failed", message}
 //                   | {kind: "reply", id, ok, value | message}
+//                   | {kind: "progress", model, done, total} | {kind: "cache", state}   (model downloads)
 import * as glue from "./gpu_glue.js";
+import * as models from "./model_loader.js";
 
 let entry = null;         // PyProxy of staticml.worker_entry, owned by this worker for its lifetime
 const timings = {};
@@ -13,7 +15,13 @@ const status = (text) => self.postMessage({ kind: "status", text });
 
 // Python methods the page may call; each takes a JSON string and returns a JSON envelope
 // {ok: true, value} | {ok: false, error} (see py_src/staticml/worker_entry.py).
-const METHODS = new Set(["selftest", "info"]);
+const METHODS = new Set(["selftest", "info", "load_model", "verify_model"]);
+// Methods answered by the model loader in JS (no Python needed): cache state and downloads.
+const JS_METHODS = {
+  cache_state: () => models.cacheState(),
+  download_model: (args) => models.ensureCached(args.model),
+  model_file: (args) => models.fileText(args.model, args.name).then((text) => JSON.stringify(text)),
+};
 
 async function callPython(method, args) {
   const out = JSON.parse(await entry[method](JSON.stringify(args || {})));
@@ -32,17 +40,20 @@ async function boot(config) {
   if (errors.length) throw new Error("could not load the staticml wheel: " + errors.join("; "));
   mark("packages_ms");
   pyodide.registerJsModule("staticml_glue", glue);
+  pyodide.registerJsModule("staticml_models", models);
   entry = pyodide.pyimport("staticml.worker_entry");
   status("requesting a WebGPU device…");
   const info = await callPython("boot", config.options);
   mark("device_ms");
   info.timings = { ...timings, ...(info.timings || {}) };
+  info.cache = JSON.parse(await models.cacheState().catch((err) => JSON.stringify({ error: err.message })));
   return info;
 }
 
 self.onmessage = async (event) => {
   const msg = event.data;
   if (msg.kind === "boot") {
+    models.configure(msg.config.models || [], (event) => self.postMessage(event));
     try {
       self.postMessage({ kind: "ready", info: await boot(msg.config) });
     } catch (err) {
@@ -52,6 +63,13 @@ self.onmessage = async (event) => {
     // Every URL this worker fetched (Resource Timing), so the page can prove nothing left the origin.
     const value = performance.getEntriesByType("resource").map((e) => e.name);
     self.postMessage({ kind: "reply", id: msg.id, ok: true, value });
+  } else if (msg.kind === "call" && msg.method in JS_METHODS) {
+    try {
+      const value = JSON.parse(await JS_METHODS[msg.method](msg.args || {}));
+      self.postMessage({ kind: "reply", id: msg.id, ok: true, value });
+    } catch (err) {
+      self.postMessage({ kind: "reply", id: msg.id, ok: false, message: String(err && err.message ? err.message : err) });
+    }
   } else if (msg.kind === "call") {
     try {
       if (!entry) throw new Error("staticml is not booted");

@@ -5,7 +5,7 @@ import functools
 import json
 import time
 
-from . import __version__, selftest as _selftest
+from . import __version__, selftest as _selftest, weights
 from .gpu.webgpu import WebGPUDevice
 
 _state: dict = {}
@@ -66,3 +66,25 @@ def _pyodide_version() -> str:
         return pyodide.__version__
     except ImportError:
         return ""
+
+
+@_json_api
+async def load_model(args: dict) -> dict:
+    """Loads (or reloads) a model's tensors into GPU buffers; returns {tensors: {name: {buffer, offset,
+    nbytes, dtype, shape[, quant]}}, transfer: {...what came from the network / IndexedDB}}."""
+    model_id = args["model"]
+    loaded = _state.setdefault("models", {})
+    if model_id in loaded:
+        loaded.pop(model_id).release(_device())
+    loaded[model_id] = await weights.load(_device(), model_id)
+    return loaded[model_id].table()
+
+
+@_json_api
+async def verify_model(args: dict) -> dict:
+    """sha256 of every loaded tensor as read back from the GPU."""
+    model_id = args["model"]
+    model = _state.get("models", {}).get(model_id)
+    if model is None:
+        raise RuntimeError(f"model {model_id} is not loaded: call loadModel first")
+    return await model.checksums(_device())

@@ -19,6 +19,7 @@ EXPECTED = [  # every file of a default build, as patterns over its path
     "404.html", "_headers", "index.html", "manifest.webmanifest", "pyodide-lock.json", "sw.js", "vercel.json",
     f"assets/app.{H12}.js", f"assets/gpu_glue.{H12}.js", f"assets/worker.{H12}.js", f"assets/style.{H12}.css",
     f"assets/icon-192.{H12}.png", f"assets/icon-512.{H12}.png",
+    f"assets/model_loader.{H12}.js", f"assets/shard_store.{H12}.js",
     f"pyodide/{H12}/pyodide.mjs", f"pyodide/{H12}/pyodide.asm.mjs", f"pyodide/{H12}/pyodide.asm.wasm",
     f"pyodide/{H12}/python_stdlib.zip", f"wheels/{H12}/staticml-0.1.0-py3-none-any.whl",
 ]
@@ -110,7 +111,7 @@ def test_headers_files_carry_the_same_rules(built_site):
         assert {h["key"]: h["value"] for h in v["headers"]} == hdrs
     # immutable caching only where names are content hashes; revalidation for HTML and sw.js
     immutable = {p for p, h in cf.items() if "immutable" in h.get("Cache-Control", "")}
-    assert immutable == {"/assets/*", "/pyodide/*", "/wheels/*"}
+    assert immutable == {"/assets/*", "/pyodide/*", "/wheels/*", "/models/*"}
     for path in ("/", "/index.html", "/sw.js", "/404.html"):
         assert cf[path]["Cache-Control"] == "no-cache"
     assert cf["/*.wasm"]["Content-Type"] == "application/wasm"
@@ -172,4 +173,6 @@ def test_rules_table_matches_paths():
     table = headers.rules(False)
     assert headers.headers_for("/assets/app.0123456789ab.js", table)["Cache-Control"].endswith("immutable")
     assert headers.headers_for("/index.html", table)["Cache-Control"] == "no-cache"
-    assert "Cache-Control" not in headers.headers_for("/models/x.bin", table)
+    # `build --model` names every model file by its content (manifest.<sha12>.json, <sha256>.bin)
+    assert headers.headers_for("/models/m/" + "0" * 64 + ".bin", table)["Cache-Control"].endswith("immutable")
+    assert "Cache-Control" not in headers.headers_for("/data/x.bin", table)

@@ -7,7 +7,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"   # only for content-hashed pa
 REVALIDATE = "no-cache"                              # may be stored, but must be revalidated before use
 
 # Paths below these prefixes are content-hashed by the build (their names change with their bytes).
-HASHED_PREFIXES = ("/assets/", "/pyodide/", "/wheels/")
+HASHED_PREFIXES = ("/assets/", "/pyodide/", "/wheels/", "/models/")
 # Served under fixed names: always revalidated, so a new build is picked up.
 REVALIDATED = ("/", "/index.html", "/404.html", "/sw.js", "/pyodide-lock.json", "/manifest.webmanifest")
 

@@ -6,6 +6,7 @@
       assets/<name>.<sha12>.<ext>                                         page script, worker, glue, css, icons
       pyodide/<sha12>/                                                    the Pyodide core, hash of its files
       wheels/<sha12>/<wheel>                                              the app's wheels
+      models/<model-id>/manifest.<sha12>.json, <sha256>.bin, ...           converted models (`--model`)
 
 Everything is written to a temporary folder beside dist/ and moved into place only when complete,
 so a failed build never leaves a half-written site behind.
@@ -22,6 +23,7 @@ from .errors import BuildError
 from .hashing import hashed_name, sha256_bytes, sha256_file
 from .limits import check_host_limits
 from .lockfile import wheel_entry, write_lockfile
+from .models import include_model
 from .wheel import build_staticml_wheel
 
 REPO = Path(__file__).resolve().parents[3]
@@ -33,6 +35,8 @@ class BuildOptions:
     out: Path = REPO / "dist"
     static_dir: Path | None = None          # extra files copied as they are into the site root
     cross_origin_isolated: bool = False     # emit COOP/COEP (needed for SharedArrayBuffer threads)
+    app_dir: Path | None = None             # a PyScript app whose pages the site serves (pyscript_app.py)
+    models: list = field(default_factory=list)  # folders written by `build.py convert`
     log: callable = print
     repo: Path = REPO
     extra: dict = field(default_factory=dict)
@@ -98,8 +102,19 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
     write_lockfile(root / "pyodide-lock.json", core, entries)
     opts.log(f"staticml {__version__} wheel -> {rel}")
 
+    # Models: shards live in IndexedDB (service_worker/sw.js), only their small manifests in the shell cache.
+    models = [include_model(folder, root, opts.log) for folder in opts.models]
+    precache += [m["manifest"] for m in models]
+
     glue = asset("gpu_glue.js", (site / "gpu_glue.js").read_bytes())
-    worker_src = (site / "worker.js").read_text().replace('"./gpu_glue.js"', json.dumps("./" + Path(glue).name))
+    store = asset("shard_store.js", (site / "shard_store.js").read_bytes())
+
+    def imports(src: str) -> str:  # the site's modules import each other by their content-hashed names
+        return (src.replace('"./gpu_glue.js"', json.dumps("./" + Path(glue).name))
+                   .replace('"./shard_store.js"', json.dumps("./" + Path(store).name)))
+
+    loader = asset("model_loader.js", imports((site / "model_loader.js").read_text()).encode())
+    worker_src = imports((site / "worker.js").read_text()).replace('"./model_loader.js"', json.dumps("./" + Path(loader).name))
     worker = asset("worker.js", worker_src.encode())
     app = asset("app.js", (site / "app.js").read_bytes())
     css = asset("style.css", (site / "style.css").read_bytes())
@@ -107,7 +122,8 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
 
     config = {"worker": worker, "pyodideIndex": f"./pyodide/{digest}/", "lockfile": "./pyodide-lock.json",
               "packages": sorted(e["name"] for e in entries), "serviceWorker": "./sw.js",
-              "staticml": __version__, "pyodide": PYODIDE_VERSION}
+              "staticml": __version__, "pyodide": PYODIDE_VERSION,
+              "models": [{k: m[k] for k in ("id", "manifest", "dtype", "total_bytes")} for m in models]}
     html = (site / "index.html").read_text()
     html = (html.replace("{{STATICML_CONFIG}}", json.dumps(config).replace("</", "<\\/"))
                 .replace('src="./app.js"', f'src="{app}"').replace('href="./style.css"', f'href="{css}"')
@@ -122,15 +138,24 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
 
     if opts.static_dir:
         _copy_static(opts.static_dir, root)
+    isolated = opts.cross_origin_isolated
+    if opts.app_dir:
+        from .pyscript_app import write_app
+
+        pyscript = write_app(opts.app_dir, root, repo=opts.repo, pyodide_digest=digest, log=opts.log)
+        precache += pyscript.precache
+        isolated = isolated or pyscript.needs_cross_origin_isolation
 
     precache += ["./", "./index.html", "./pyodide-lock.json", "./manifest.webmanifest"]
     version = sha256_bytes("\n".join(sorted(f"{u} {sha256_file(root / u) if u != './' else ''}"
                                             for u in precache)).encode())[:16]
-    shell = {"version": version, "urls": sorted(set(precache))}
-    sw = f"self.STATICML_PRECACHE = {json.dumps(shell)};\n" + (opts.repo / "service_worker" / "sw.js").read_text()
+    shell = {"version": version, "urls": sorted(set(precache)),
+             "models": [{"id": m["id"], "blobs": m["blobs"]} for m in models]}
+    sw_src = (opts.repo / "service_worker" / "sw.js").read_text().replace('"./shard_store.js"', json.dumps(store))
+    sw = f"self.STATICML_PRECACHE = {json.dumps(shell)};\n" + sw_src
     (root / "sw.js").write_text(sw)
 
-    table = headers.rules(opts.cross_origin_isolated)
+    table = headers.rules(isolated)
     (root / "_headers").write_text(headers.cloudflare_headers(table))
     (root / "vercel.json").write_text(headers.vercel_json(table))
 

@@ -1,0 +1,111 @@
+"""`python build.py bench ops`: kernel throughput and per-dispatch host overhead in real headless Chromium.
+
+Builds the site into a temporary folder with one extra page (bench-ops.html) that boots Pyodide and
+the staticml wheel on the main thread, serves it with the product's server, drives it through the
+test harness' Chromium (tests/harness/chromium.py), prints JSON and then a table.
+Numbers are from whatever adapter Chromium gives (SwiftShader on a machine without a GPU).
+"""
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PAGE = """<!doctype html><meta charset="utf-8"><title>staticml ops benchmark</title>
+<script type="module">
+try {
+  const html = await (await fetch("./index.html")).text();
+  const config = JSON.parse(new DOMParser().parseFromString(html, "text/html")
+    .getElementById("staticml-config").textContent);
+  const worker = await (await fetch(config.worker)).text();
+  const gluePath = worker.match(/from "(\\.\\/[^"]*gpu_glue[^"]*\\.js)"/)[1];  // relative to the worker
+  const glue = await import(new URL(gluePath, new URL(config.worker, location.href)).href);
+  const { loadPyodide } = await import(config.pyodideIndex + "pyodide.mjs");
+  const abs = (u) => new URL(u, location.href).href;
+  const pyodide = await loadPyodide({ indexURL: abs(config.pyodideIndex), lockFileURL: abs(config.lockfile) });
+  const errors = [];
+  await pyodide.loadPackage(config.packages, { messageCallback: () => {}, errorCallback: (m) => errors.push(m) });
+  if (errors.length) throw new Error("could not load the staticml wheel: " + errors.join("; "));
+  pyodide.registerJsModule("staticml_glue", glue);
+  const page = pyodide.pyimport("staticml.bench.ops_page");
+  window.bench = async (section, args) => JSON.parse(await page[section](JSON.stringify(args)));
+  window.benchReady = true;
+} catch (e) { window.benchError = String(e && e.stack || e); }
+</script>
+"""
+
+READY = """new Promise((resolve, reject) => { const t = setInterval(() => {
+  if (window.benchReady) { clearInterval(t); resolve(true); }
+  if (window.benchError) { clearInterval(t); reject(new Error(window.benchError)); } }, 100); })"""
+
+MATMUL_SHAPES = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (128, 384, 1536)]
+DTYPES = ["f32", "f16", "q8", "q4"]
+
+
+def _harness():
+    repo = Path(__file__).resolve().parents[3]
+    sys.path.insert(0, str(repo / "tests"))
+    from harness import chromium
+
+    return chromium
+
+
+def run(quick: bool = False, log=print) -> dict:
+    from ..builder.serve import make_server
+    from ..builder.site import BuildOptions, build
+
+    chromium = _harness()
+    with tempfile.TemporaryDirectory(prefix="staticml-bench-") as tmp:
+        static = Path(tmp) / "static"
+        static.mkdir()
+        (static / "bench-ops.html").write_text(PAGE)
+        root = build(BuildOptions(out=Path(tmp) / "dist", static_dir=static, log=lambda *_: None))
+        server = make_server(root, 0, quiet=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        driver = chromium.make_driver()
+        driver.set_script_timeout(600)
+        try:
+            driver.get(f"http://127.0.0.1:{server.server_address[1]}/bench-ops.html")
+            chromium.await_js(driver, READY)
+            call = lambda section, args: chromium.await_js(driver, f"window.bench({json.dumps(section)}, {json.dumps(args)})")  # noqa: E731
+            result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "adapter": call("adapter", {})}
+            log("adapter:", result["adapter"].get("architecture"), result["adapter"].get("description"))
+            shapes = MATMUL_SHAPES[:2] if quick else MATMUL_SHAPES
+            result["matmul"] = call("matmul_throughput", {"shapes": shapes, "dtypes": DTYPES})
+            result["host_overhead"] = call("host_overhead", {"dispatches": 200, "reps": 30})
+            result["tiled_vs_naive"] = call("tiled_vs_naive", {"size": 256 if quick else 512})
+        finally:
+            driver.quit()
+            server.shutdown()
+            server.server_close()
+    return result
+
+
+def table(r: dict) -> str:
+    a = r["adapter"]
+    lines = [f"ops benchmark, {r['date']}, adapter: {a.get('architecture') or '?'} / {a.get('description') or '?'}"
+             f" (fallback={a.get('isFallbackAdapter')}, shader-f16={'shader-f16' in a.get('features', [])})", "",
+             f"{'weights':<8}{'M x K x N':>18}{'ms':>10}{'GFLOP/s':>10}  kernel"]
+    for row in r["matmul"]:
+        lines.append(f"{row['dtype']:<8}{row['M']:>6} x{row['K']:>5} x{row['N']:>5}{row['ms']:>10}{row['gflops']:>10}  {row['kernel']}")
+    h = r["host_overhead"]
+    lines += ["", f"host overhead per dispatch, {h['dispatches']}-dispatch plan ({h['reps']} reps):",
+              f"  plan replay (1 FFI call, 1 submit)   {h['plan_replay_us_per_dispatch']:>8} us",
+              f"  plain JS loop (same dispatches)      {h['js_loop_us_per_dispatch']:>8} us",
+              f"  1 FFI call per dispatch from Python  {h['python_ffi_per_dispatch_us_per_dispatch']:>8} us",
+              f"  plan / JS = {h['plan_vs_js']}x (target <= 1.2x), per-dispatch FFI / plan = {h['ffi_vs_plan']}x", ""]
+    lines.append("f32 matmul kernels on the same adapter:")
+    for row in r["tiled_vs_naive"]:
+        if "kernel" in row:
+            lines.append(f"  {row['kernel']:<30}{row['size']:>5}^3 {row['ms']:>9} ms {row['gflops']:>8} GFLOP/s")
+        else:
+            lines.append(f"  best linear ({row['best']}) vs naive: {row['speedup_linear_vs_naive']}x (target >= 3x)")
+    return "\n".join(lines)
+
+
+def main(quick: bool = False) -> int:
+    result = run(quick, log=lambda *a: print(*a, file=sys.stderr))
+    print(json.dumps(result, indent=2))
+    print(table(result))
+    return 0

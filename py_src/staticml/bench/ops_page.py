@@ -1,0 +1,195 @@
+"""The in-browser half of `python build.py bench ops` (runs inside Pyodide, stdlib only).
+
+Each section is one call from the page (so no single call runs for minutes) and returns JSON.
+Times are wall-clock around work that is awaited to completion (`queue.onSubmittedWorkDone`),
+after a warm-up run, so they include the GPU's execution; host-overhead rows time only the
+host side of encoding and submitting.
+"""
+import json
+import struct
+import time
+from array import array
+
+from ..gpu import usage, webgpu
+from ..ops import linear, matmul
+from ..runtime import Plan, ops
+from ..runtime.webgpu_backend import WebGPUBackend, _replay
+
+_state = {}
+_BLOCK = 4099  # a prime-length block of pseudo-random values, tiled: generating 1M values in Python is slow
+
+
+async def _backend() -> WebGPUBackend:
+    if "be" not in _state:
+        _state["be"] = await WebGPUBackend.request()
+    return _state["be"]
+
+
+def _lcg(n: int, seed: int) -> list:
+    out, x = [], seed
+    for _ in range(n):
+        x = (1664525 * x + 1013904223) & 0xFFFFFFFF
+        out.append(x)
+    return out
+
+
+def _tile(block: array, n: int) -> array:
+    return (block * (n // len(block) + 1))[:n]
+
+
+def f32_data(n: int, seed: int) -> bytes:
+    return _tile(array("f", [v / 2**31 - 1.0 for v in _lcg(_BLOCK, seed)]), n).tobytes()
+
+
+def weight_data(dtype: str, N: int, K: int, seed: int) -> tuple:
+    from .. import quant
+
+    words = N * quant.row_words(dtype, K)
+    if dtype == "f32":
+        data = f32_data(words, seed)
+    elif dtype == "f16":
+        halves = struct.pack(f"<{2 * _BLOCK}e", *[v / 2**31 - 1.0 for v in _lcg(2 * _BLOCK, seed)])
+        data = _tile(array("I", halves), words).tobytes()
+    else:  # any bit pattern is a valid int8 / nibble; the scales keep products O(1)
+        data = _tile(array("I", _lcg(_BLOCK, seed)), words).tobytes()
+    n_scales = {"q8": N, "q4": N * quant.groups(K)}.get(dtype, 0)
+    scales = array("f", [0.01] * n_scales).tobytes() if n_scales else None
+    return data, scales
+
+
+async def _idle() -> None:
+    await webgpu.glue.idle()
+
+
+async def _time(run, min_s: float = 0.4, max_reps: int = 10) -> float:
+    """Seconds per call of run() (awaited to GPU completion), after one warm-up."""
+    run()
+    await _idle()
+    reps, t0 = 0, time.perf_counter()
+    while True:
+        run()
+        await _idle()
+        reps += 1
+        if time.perf_counter() - t0 >= min_s or reps >= max_reps:
+            return (time.perf_counter() - t0) / reps
+
+
+async def matmul_throughput(args_json: str) -> str:
+    """GFLOP/s of the linear kernel per weight dtype and shape (M, K, N)."""
+    args = json.loads(args_json)
+    be = await _backend()
+    rows = []
+    for M, K, N in args["shapes"]:
+        for dtype in args["dtypes"]:
+            words, scales = weight_data(dtype, N, K, M + K + N)
+            w = be.packed_weight("w", dtype, N, K, words, scales)
+            plan = Plan("mm")
+            x = plan.input("x", (M, K))
+            plan.output("y", ops.linear(x, w))
+            prog = await be.compile(plan, debug_mode=False)
+            prog.write_inputs({"x": f32_data(M * K, 7)})
+            seconds = await _time(lambda: _replay(prog._ops))
+            rows.append({"dtype": dtype, "M": M, "K": K, "N": N, "ms": round(seconds * 1e3, 2),
+                         "gflops": round(2 * M * K * N / seconds / 1e9, 3),
+                         "kernel": linear.kernel_key(dtype, linear.f16_native(be.features), be.software)})
+            prog.release()
+            be.release_weights()
+    return json.dumps(rows)
+
+
+async def host_overhead(args_json: str) -> str:
+    """Host time per dispatch of a replayed n-dispatch plan vs a plain JS loop vs one FFI call per dispatch."""
+    args = json.loads(args_json)
+    n, reps = args["dispatches"], args["reps"]
+    be = await _backend()
+    plan = Plan("chain")
+    y = x = plan.input("x", (1, 64))
+    b = be.constant("b", (64,), "f32", f32_data(64, 3))
+    for _ in range(n):
+        y = ops.add(y, b)
+    plan.output("y", y)
+    prog = await be.compile(plan, debug_mode=False)
+    prog.write_inputs({"x": f32_data(64, 4)})
+    glue = webgpu.glue
+
+    async def host_ms(call) -> float:
+        call()
+        await _idle()
+        total = 0.0
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            call()
+            total += time.perf_counter() - t0
+            await _idle()  # not timed: only the host's encode + submit is measured
+        return total / reps * 1e3
+
+    def per_dispatch_ffi():
+        glue.beginRecord()
+        for rec in prog.records:
+            glue.recordDispatch(*rec)
+        glue.submitRecord()
+
+    plan_ms = await host_ms(lambda: _replay(prog._ops))
+    ffi_ms = await host_ms(per_dispatch_ffi)
+    js_ms = 0.0
+    for _ in range(reps):
+        js_ms += glue.timeEncodeLoop(prog._ops, 1)
+        await _idle()
+    js_ms /= reps
+    prog.release()
+    be.release_weights()
+    result = {"dispatches": len(prog.records), "reps": reps,
+              "plan_replay_us_per_dispatch": round(plan_ms * 1e3 / n, 2),
+              "js_loop_us_per_dispatch": round(js_ms * 1e3 / n, 2),
+              "python_ffi_per_dispatch_us_per_dispatch": round(ffi_ms * 1e3 / n, 2)}
+    result["plan_vs_js"] = round(plan_ms / js_ms, 2) if js_ms else None
+    result["ffi_vs_plan"] = round(ffi_ms / plan_ms, 2) if plan_ms else None
+    return json.dumps(result)
+
+
+async def tiled_vs_naive(args_json: str) -> str:
+    """The register-tiled linear kernel vs one-thread-per-output (and the 16x16 tiled) at M=K=N=size, f32."""
+    size = json.loads(args_json)["size"]
+    be = await _backend()
+    dev = be.device
+    M = K = N = size
+    a, bm = dev.buffer(4 * M * K), dev.buffer(4 * K * N)
+    out = dev.buffer(4 * M * N)
+    dev.write(a, f32_data(M * K, 1))
+    dev.write(bm, f32_data(K * N, 2))
+    u_buf = dev.buffer(256, usage.UNIFORM_W)
+    rows = []
+    lin_u = linear.LinearUniforms(M=M, K=K, N=N, row_words=N, n_groups=0, x_batch=0, w_batch=0, out_batch=0,
+                                  act=0, has_bias=0, has_res=0).pack()
+    for name, key, src, entry, uni, groups in [
+        ("naive (1 thread/output)", matmul.kernel_key("naive"), matmul.source(), "matmul_naive",
+         matmul.MatmulUniforms(M=M, K=K, N=N).pack(), (-(-N // 16), -(-M // 16), 1)),
+        ("tiled 16x16 (shared memory)", matmul.kernel_key("tiled"), matmul.source(), "matmul_tiled",
+         matmul.MatmulUniforms(M=M, K=K, N=N).pack(), matmul.workgroups(M, N)),
+        ("linear tiled 64x64x32 (shared)", linear.kernel_key("f32_kn"), linear.source("f32_kn"), "main",
+         lin_u, linear.workgroups(M, N)),
+        ("linear direct 32x32, 4x4/thread", linear.kernel_key("f32_kn", software=True), linear.source("f32_kn"),
+         "main_direct", lin_u, linear.workgroups(M, N, software=True)),
+    ]:
+        pipeline = await dev.pipeline(key, src, entry)
+        dev.write(u_buf, uni)
+        if entry != "matmul_naive" and entry != "matmul_tiled":  # the linear kernel's bindings: x, w, scales, bias, residual, out
+            binds = [(1, a, 0, 0), (2, bm, 0, 0), (3, be.dummy, 0, 0), (4, be.dummy, 0, 0), (5, be.dummy, 0, 0),
+                     (6, out, 0, 0)]
+        else:
+            binds = [(1, a, 0, 0), (2, bm, 0, 0), (3, out, 0, 0)]
+        group = dev.bind_group(pipeline, [(0, u_buf, 0, len(uni))] + binds)
+        seconds = await _time(lambda: dev.run([(pipeline, group, *groups)]), min_s=1.0, max_reps=5)
+        dev.release(group)
+        rows.append({"kernel": name, "size": size, "ms": round(seconds * 1e3, 1),
+                     "gflops": round(2 * M * K * N / seconds / 1e9, 3)})
+    for buf in (a, bm, out, u_buf):
+        dev.release(buf)
+    best = min(rows[2:], key=lambda r: r["ms"])
+    rows.append({"speedup_linear_vs_naive": round(rows[0]["ms"] / best["ms"], 2), "best": best["kernel"]})
+    return json.dumps(rows)
+
+
+async def adapter(args_json: str) -> str:
+    be = await _backend()
+    return json.dumps(be.device.info)

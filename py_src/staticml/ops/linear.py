@@ -1,0 +1,156 @@
+"""Linear kernels (shaders/linear.wgsl): out = act(x @ W^T + bias) + residual, weights f32/f16/q8/q4.
+
+One register-tiled kernel: a 64x64 output tile per workgroup of 16x16 threads, each thread 4x4
+outputs, K walked 32 at a time through workgroup memory. Weights are [N, K] in the packed layouts of
+`staticml.quant`; dequantization happens while the weight tile is loaded (never a separate pass).
+The same kernel runs the batched f32 `matmul` op (b as [B, K, N] or [B, N, K]) with workgroup z = batch.
+"""
+from dataclasses import dataclass
+
+from .. import quant
+from ..shaders import load_wgsl
+from .dispatch import DUMMY, Dispatch, ceil_div
+from .uniforms import Uniforms
+
+TM, TN, TK = 64, 64, 32
+# W_KIND constants of linear.wgsl; "f32_kn" is a dense [K, N] right-hand side (batched matmul)
+W_KINDS = {"f32": 0, "f16": 1, "q8": 2, "q4": 3, "f32_kn": 4}
+ACTS = {"none": 0, "gelu_erf": 1, "gelu_tanh": 2, "silu": 3, "relu": 4}
+
+# How f16 weight pairs become f32: in-shader bit unpacking everywhere; the native f16 type only
+# when the device has `shader-f16` (SwiftShader has not). Both read the same packed words.
+_F16_UNPACK = "fn unpack_f16_pair(word: u32) -> vec2<f32> { return unpack2x16float(word); }\n"
+_F16_NATIVE = "enable f16;\nfn unpack_f16_pair(word: u32) -> vec2<f32> { return vec2<f32>(bitcast<vec2<f16>>(word)); }\n"
+
+
+@dataclass(frozen=True)
+class LinearUniforms(Uniforms):
+    M: "u32"
+    K: "u32"
+    N: "u32"
+    row_words: "u32"   # u32 words per weight row (quant.row_words); N for a [K, N] operand
+    n_groups: "u32"    # q4 scale groups per row
+    x_batch: "u32"     # elements between batches of x (0 = shared)
+    w_batch: "u32"     # words between batches of the weight (0 = shared weights)
+    out_batch: "u32"   # elements between batches of out
+    act: "u32"         # ACTS code; the epilogue flags are uniforms (not constants) so one
+    has_bias: "u32"    # pipeline per weight kind serves every epilogue: SwiftShader takes
+    has_res: "u32"     # ~3 s to compile each variant, a uniform branch per output costs nothing
+
+
+DIRECT_TILE = 32  # main_direct: 8x8 invocations x 4x4 outputs, no workgroup memory
+
+
+def f16_native(features) -> bool:
+    return "shader-f16" in (features or ())
+
+
+def variant(software: bool) -> str:
+    """"direct" on CPU-emulated adapters (SwiftShader: workgroup memory and barriers only cost there),
+    "tiled" (64x64 shared-memory tiles) on real GPUs."""
+    return "direct" if software else "tiled"
+
+
+def kernel_key(w_kind: str, native_f16: bool = False, software: bool = False) -> str:
+    kind = w_kind + ("native" if native_f16 and w_kind == "f16" else "")
+    shape = "direct32x32" if software else f"{TM}x{TN}x{TK}"
+    return f"linear_{kind}_{shape}"
+
+
+def entry(software: bool) -> str:
+    return "main_direct" if software else "main"
+
+
+def source(w_kind: str, native_f16: bool = False) -> str:
+    if w_kind not in W_KINDS:
+        raise ValueError(f"unknown weight kind {w_kind!r}; expected one of {sorted(W_KINDS)}")
+    head = _F16_NATIVE if native_f16 and w_kind == "f16" else _F16_UNPACK
+    return head + LinearUniforms.wgsl_struct() + f"const W_KIND: u32 = {W_KINDS[w_kind]}u;\n" + load_wgsl("linear")
+
+
+def workgroups(M: int, N: int, batch: int = 1, software: bool = False) -> tuple[int, int, int]:
+    if software:
+        return ceil_div(N, DIRECT_TILE), ceil_div(M, DIRECT_TILE), batch
+    return ceil_div(N, TN), ceil_div(M, TM), batch
+
+
+def _opt(t):
+    return DUMMY if t is None else t
+
+
+def encode_linear(node, features=(), software=False) -> list:
+    x, w, bias, res = (node.inputs[k] for k in ("x", "w", "bias", "residual"))
+    act = node.params["act"]
+    M = x.numel // w.K
+    native = f16_native(features)
+    if act not in ACTS:
+        raise ValueError(f"unknown activation {act!r}; expected one of {sorted(ACTS)}")
+    u = LinearUniforms(M=M, K=w.K, N=w.N, row_words=quant.row_words(w.dtype, w.K),
+                       n_groups=quant.groups(w.K), x_batch=0, w_batch=0, out_batch=0,
+                       act=ACTS[act], has_bias=int(bias is not None), has_res=int(res is not None))
+    return [Dispatch(kernel_key(w.dtype, native, software), source(w.dtype, native), entry(software), u.pack(),
+                     [x, w.words, _opt(w.scales), _opt(bias), _opt(res), node.out],
+                     workgroups(M, w.N, 1, software))]
+
+
+def encode_matmul(node, features=(), software=False) -> list:
+    a, b = node.inputs["a"], node.inputs["b"]
+    tb = node.params["transpose_b"]
+    batch = a.shape[0] if a.ndim == 3 else 1
+    M, K = a.shape[-2], a.shape[-1]
+    N = node.out.shape[-1]
+    kind = "f32" if tb else "f32_kn"  # [N, K] is the weight layout; [K, N] the plain one
+    u = LinearUniforms(M=M, K=K, N=N, row_words=K if tb else N, n_groups=0,
+                       x_batch=M * K, w_batch=K * N, out_batch=M * N, act=0, has_bias=0, has_res=0)
+    return [Dispatch(kernel_key(kind, False, software), source(kind), entry(software), u.pack(),
+                     [a, b, DUMMY, DUMMY, DUMMY, node.out], workgroups(M, N, batch, software))]
+
+
+def _erf(x):
+    import numpy as np
+
+    try:
+        from scipy.special import erf
+    except ImportError:  # scipy is optional; math.erf is exact to double precision, only slower
+        import math
+
+        erf = np.frompyfunc(math.erf, 1, 1)
+    return np.asarray(erf(x), dtype=np.float64)
+
+
+def activation(v, act: str):
+    """The epilogue activations, in float64."""
+    import numpy as np
+
+    v = np.asarray(v, np.float64)
+    if act == "none":
+        return v
+    if act == "gelu_erf":
+        return 0.5 * v * (1.0 + _erf(v / np.sqrt(2.0)))
+    if act == "gelu_tanh":
+        return 0.5 * v * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (v + 0.044715 * v ** 3)))
+    if act == "silu":
+        return v / (1.0 + np.exp(-v))
+    if act == "relu":
+        return np.maximum(v, 0.0)
+    raise ValueError(f"unknown activation {act!r}; expected one of {sorted(ACTS)}")
+
+
+def reference(x, w, bias=None, act: str = "none", residual=None):
+    """act(x @ w.T + bias) + residual.   x [..., K], w float [N, K] (dequantized), bias [N], residual [..., N].
+    Float64 accumulation rounded once to f32: the definition the GPU's f32 sums are measured against."""
+    import numpy as np
+
+    x = np.asarray(x, np.float64)
+    v = x @ np.asarray(w, np.float64).T
+    if bias is not None:
+        v = v + np.asarray(bias, np.float64)
+    v = activation(v, act)
+    if residual is not None:
+        v = v + np.asarray(residual, np.float64)
+    return v.astype(np.float32)
+
+
+def reference_packed(x, words, scales, dtype: str, N: int, K: int, bias=None, act="none", residual=None):
+    """`reference` with the weight given in its packed form (dequantized by quant.unpack first)."""
+    return reference(x, quant.unpack(words, scales, dtype, N, K), bias, act, residual)

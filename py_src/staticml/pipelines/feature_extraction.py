@@ -1,0 +1,96 @@
+"""Sentence embeddings, sentence-transformers style: tokenize, run the encoder per (batch, length)
+bucket, pool as the model's pooling config says, L2-normalise."""
+from ..models.bert import BertConfig, BertEncoder
+
+LENGTH_STEP = 16  # padded lengths are multiples of this: few plans, little wasted work
+
+
+def bucket_length(n: int, limit: int) -> int:
+    return min(limit, max(LENGTH_STEP, -(-n // LENGTH_STEP) * LENGTH_STEP))
+
+
+def bucket_batch(n: int) -> int:
+    b = 1
+    while b < n:
+        b *= 2
+    return b
+
+
+class FeatureExtraction:
+    def __init__(self, model, backend):
+        self.model, self.backend = model, backend
+        self.max_length = model.max_length
+        config = BertConfig.from_hf(model.config)
+        self.encoder = BertEncoder(config, model.weights, pooling=model.pooling, normalize=False)
+        self.normalized = BertEncoder(config, model.weights, pooling=model.pooling, normalize=True)
+        self._programs: dict = {}
+        self.stats = {"plans_compiled": 0, "batches_run": 0}
+
+    @classmethod
+    async def create(cls, model, backend=None, dtype: str = "f32"):
+        from .loading import load_model
+
+        if not hasattr(model, "weights"):
+            model = await load_model(model, backend=backend, dtype=dtype)
+        return cls(model, model.backend)
+
+    async def _program(self, encoder, B: int, T: int):
+        key = (id(encoder), B, T)
+        if key not in self._programs:
+            self._programs[key] = await self.backend.compile(encoder.plan(B, T))
+            self.stats["plans_compiled"] += 1
+        return self._programs[key]
+
+    async def encode(self, sentences, batch_size: int = 32, normalize_embeddings: bool = True) -> list:
+        """One embedding (a list of floats) per sentence, in order. Longer texts are truncated to
+        the model's max length, as sentence-transformers does."""
+        if isinstance(sentences, str):
+            raise TypeError("encode() takes a list of strings; wrap a single sentence in a list")
+        if not sentences:
+            return []
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        encoder = self.normalized if normalize_embeddings else self.encoder
+        tokens = self.model.tokenizer.encode_batch(list(sentences), max_length=self.max_length, padding=False,
+                                                   truncation=True)
+        # Batch texts of similar length together (longest first), so little work goes into padding.
+        order = sorted(range(len(sentences)), key=lambda i: -len(tokens.ids[i]))
+        out = [None] * len(sentences)
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            vectors = await self._encode_batch(encoder, [tokens.ids[i] for i in rows],
+                                               [tokens.token_type_ids[i] for i in rows])
+            for i, v in zip(rows, vectors):
+                out[i] = v
+        return out
+
+    async def _encode_batch(self, encoder, batch_ids: list, batch_types: list) -> list:
+        n = len(batch_ids)
+        T = bucket_length(max(len(ids) for ids in batch_ids), self.max_length)
+        B = bucket_batch(n)
+        ids, types, mask = [], [], []
+        for row in range(B):                       # pad to [B, T]; extra rows are all padding
+            r_ids = batch_ids[row] if row < n else []
+            r_types = batch_types[row] if row < n else []
+            pad = T - len(r_ids)
+            ids += list(r_ids) + [0] * pad
+            types += list(r_types) + [0] * pad
+            mask += [1.0] * len(r_ids) + [0.0] * pad
+        program = await self._program(encoder, B, T)
+        self.stats["batches_run"] += 1
+        result = await program.run({"input_ids": _array("i", ids), "token_type_ids": _array("i", types),
+                                    "attention_mask": _array("f", mask)})
+        flat = _array("f", b"")
+        flat.frombytes(result["embeddings"])       # [B, C] f32
+        C = len(flat) // B
+        return [flat[i * C:(i + 1) * C].tolist() for i in range(n)]
+
+
+def _array(code: str, values):
+    from array import array
+
+    if isinstance(values, (bytes, bytearray)):
+        a = array(code)
+        a.frombytes(values)
+        return a
+    return array(code, values)

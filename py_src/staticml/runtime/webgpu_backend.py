@@ -1,0 +1,235 @@
+"""The WebGPU backend: compiles a Plan into pipelines, pooled buffers and bind groups once, then
+replays it with ONE FFI call (`glue.runPlan`) and ONE `queue.submit` per run.
+
+Same API as `numpy_backend.NumpyBackend` (constant / packed_weight / write / compile / run), so
+model code cannot tell which backend runs it. Debug mode (`STATICML_DEBUG=1`, or `debug=True`)
+submits after every op, reads each op's output back and checks it (see debug.py).
+"""
+import asyncio
+from array import array
+
+from .. import quant
+from ..gpu import usage
+from ..ops import argmax, attention, copy, elementwise, embedding, linear, norm, pooling, rotary, softmax
+from ..ops.dispatch import DUMMY
+from . import debug
+from .plan import Plan
+from .pool import BufferPool, size_class
+from .tensor import ITEMSIZE, Storage, Tensor, Weight
+
+UNIFORM_ALIGN = 256  # minUniformBufferOffsetAlignment's default (and SwiftShader's value)
+
+ENCODERS = {
+    "linear": linear.encode_linear, "matmul": linear.encode_matmul,
+    "add": elementwise.encode, "mul": elementwise.encode,
+    "layer_norm": norm.encode, "rms_norm": norm.encode, "l2_normalize": norm.encode,
+    "softmax": softmax.encode, "embedding": embedding.encode, "attention": attention.encode,
+    "rotary": rotary.encode, "mean_pool": pooling.encode, "argmax": argmax.encode,
+    "copy": copy.encode, "concat": copy.encode,
+}
+
+
+def _bytes(data) -> bytes:
+    """Host data as bytes: bytes-likes as they are, array.array / numpy through the buffer protocol."""
+    if hasattr(data, "tobytes"):
+        return data.tobytes()
+    return bytes(memoryview(data).cast("B"))
+
+
+def _record(records):
+    """The replay record as a JS Int32Array of [pipeline, bind group, x, y, z], made once per plan."""
+    from ..gpu.webgpu import _i32
+
+    return _i32([v for r in records for v in r])
+
+
+def _replay(ops) -> None:
+    from ..gpu import webgpu
+
+    webgpu.glue.runPlan(ops)  # the one FFI call: one command encoder, one compute pass, one submit
+
+
+class WebGPUBackend:
+    name = "webgpu"
+
+    def __init__(self, device):
+        self.device = device                     # gpu.webgpu.WebGPUDevice
+        self.features = tuple(device.info.get("features", ()))
+        # kernel variants follow the adapter (linear.variant); tests flip it to exercise both on one adapter
+        self.software = device.is_software
+        self.pool = BufferPool(device)
+        self.dummy = device.buffer(16, usage.STORAGE_RW)  # bound where an optional input is absent
+        self._weights: list[int] = []
+
+    @classmethod
+    async def request(cls) -> "WebGPUBackend":
+        from ..gpu.webgpu import WebGPUDevice
+
+        return cls(await WebGPUDevice.request())
+
+    # ---- weights and constants ----
+    def constant(self, name: str, shape, dtype: str = "f32", data=None) -> Tensor:
+        n = 1
+        for d in shape:
+            n *= d
+        buf = self.device.buffer(max(4, n * ITEMSIZE[dtype]), usage.STORAGE_RW)
+        self._weights.append(buf)
+        t = Tensor(Storage(n * ITEMSIZE[dtype], "weight", name, buf, self), shape, dtype)
+        if data is not None:
+            self.write(t, data)
+        return t
+
+    def write(self, t: Tensor, data) -> None:
+        raw = _bytes(data)
+        if len(raw) != t.storage.nbytes:
+            raise ValueError(f"{t.storage.name!r} holds {t.storage.nbytes} bytes, got {len(raw)}")
+        self.device.write(t.storage.handle, raw)
+
+    def packed_weight(self, name: str, dtype: str, N: int, K: int, words=None, scales=None) -> Weight:
+        w_t = self.constant(f"{name}.words", (N, quant.row_words(dtype, K)), "u32", words)
+        s_shape = {"q8": (N,), "q4": (N, quant.groups(K))}.get(dtype)
+        s_t = self.constant(f"{name}.scales", s_shape, "f32", scales) if s_shape else None
+        return Weight(dtype, N, K, w_t, s_t)
+
+    def weight(self, name: str, w, dtype: str = "f32") -> Weight:
+        """Quantize a float [N, K] matrix here (needs numpy: natively, or a Pyodide that has it)."""
+        words, scales = quant.pack(w, dtype)
+        return self.packed_weight(name, dtype, len(words), len(w[0]), words, scales)
+
+    def release_weights(self) -> None:
+        for buf in self._weights:
+            self.device.release(buf)
+        self._weights.clear()
+
+    # ---- plans ----
+    async def compile(self, plan: Plan, debug_mode: bool = None) -> "GPUProgram":
+        prog = GPUProgram(self, plan, debug.enabled() if debug_mode is None else debug_mode)
+        await prog.build()
+        return prog
+
+
+class GPUProgram:
+    """A plan on the GPU: buffers, pipelines, one uniform buffer and bind groups, made once."""
+
+    def __init__(self, backend: WebGPUBackend, plan: Plan, debug_mode: bool):
+        self.backend, self.plan, self.debug = backend, plan, debug_mode
+        self.dispatches = []      # (node index, Dispatch)
+        self.buffers = {}         # Storage -> buffer id (inputs and temps)
+        self._owned_buffers = []  # pooled buffers to hand back
+        self._objects = []        # bind groups and the uniform buffer to release
+        self._ops = None          # the replay record, a JS Int32Array kept across runs
+
+    async def build(self) -> None:
+        be, dev = self.backend, self.backend.device
+        for node in self.plan.nodes:
+            encode = ENCODERS[node.op]
+            extra = {"software": be.software} if node.op in ("linear", "matmul") else {}
+            for d in encode(node, be.features, **extra):
+                self.dispatches.append((node.index, d))
+        self._allocate()
+        # every missing pipeline is compiled concurrently, ahead of the first run
+        keys = {d.key: d for _, d in self.dispatches}
+        pipelines = await asyncio.gather(*(dev.pipeline(k, d.source, d.entry) for k, d in keys.items()))
+        pipeline_of = dict(zip(keys, pipelines))
+        # all uniform blocks in one buffer, each at a 256-byte aligned offset
+        offsets, blob = [], bytearray()
+        for _, d in self.dispatches:
+            offsets.append(len(blob))
+            blob += d.uniforms + bytes((-len(d.uniforms)) % UNIFORM_ALIGN)
+        ubuf = dev.buffer(max(len(blob), UNIFORM_ALIGN), usage.UNIFORM_W)
+        self._objects.append(ubuf)
+        dev.write(ubuf, bytes(blob))
+        records = []
+        for (_, d), off in zip(self.dispatches, offsets):
+            bindings = [(0, ubuf, off, len(d.uniforms))]
+            bindings += [(i, self._buffer_of(t), 0, 0) for i, t in enumerate(d.buffers, start=1)]
+            group = dev.bind_group(pipeline_of[d.key], bindings)
+            self._objects.append(group)
+            records.append((pipeline_of[d.key], group, *d.groups))
+        self.records = records
+        self._ops = _record(records)
+
+    def _buffer_of(self, t) -> int:
+        if t is DUMMY:
+            return self.backend.dummy
+        if t.storage.kind == "weight":
+            return t.storage.handle
+        return self.buffers[t.storage]
+
+    def _allocate(self) -> None:
+        """Inputs get their own buffers; temps share pooled buffers once their last reader has run."""
+        pool = self.backend.pool
+        last_use = {}
+        for node in self.plan.nodes:
+            for t in node.tensors():
+                last_use[t.storage] = node.index
+        for t in self.plan.outputs.values():
+            last_use[t.storage] = len(self.plan.nodes)  # read back after the run
+        for t in self.plan.inputs.values():
+            self.buffers[t.storage] = self._take(pool, t.storage.nbytes)
+        free: dict[int, list[int]] = {}  # size class -> buffers this plan no longer needs
+        for node in self.plan.nodes:
+            st = node.out.storage
+            cls = size_class(st.nbytes)
+            self.buffers[st] = free[cls].pop() if free.get(cls) else self._take(pool, st.nbytes)
+            for t in {id(x.storage): x for x in [*node.tensors(), node.out]}.values():
+                s = t.storage
+                if s.kind == "temp" and last_use.get(s, node.index) == node.index:
+                    free.setdefault(size_class(s.nbytes), []).append(self.buffers[s])
+
+    def _take(self, pool, nbytes) -> int:
+        buf = pool.acquire(nbytes)
+        self._owned_buffers.append(buf)
+        return buf
+
+    def write_inputs(self, inputs: dict) -> None:
+        missing = set(self.plan.inputs) - set(inputs)
+        if missing:
+            raise ValueError(f"plan {self.plan.name!r} needs inputs {sorted(missing)}")
+        for name, t in self.plan.inputs.items():
+            raw = _bytes(inputs[name])
+            if len(raw) != t.storage.nbytes:
+                raise ValueError(f"input {name!r} must be {t.numel} {t.dtype} values ({t.storage.nbytes} bytes), "
+                                 f"got {len(raw)} bytes")
+            self.backend.device.write(self.buffers[t.storage], raw)
+
+    async def read(self, t: Tensor) -> bytes:
+        return await self.backend.device.read(self._buffer_of(t), t.numel * ITEMSIZE[t.dtype],
+                                              t.offset * ITEMSIZE[t.dtype])
+
+    async def run(self, inputs: dict) -> dict:
+        """Write inputs, replay every dispatch in one submit, read the outputs: {name: bytes}."""
+        if self.debug:
+            return (await self.run_debug(inputs))["outputs"]
+        self.write_inputs(inputs)
+        _replay(self._ops)
+        return {name: await self.read(t) for name, t in self.plan.outputs.items()}
+
+    async def run_debug(self, inputs: dict) -> dict:
+        """Submit op by op; read each op's output, check it (debug.check_node), return the trace."""
+        self.write_inputs(inputs)
+        trace = []
+        last = {}
+        for k, (node_index, _) in enumerate(self.dispatches):
+            last[node_index] = k
+        for k, (node_index, d) in enumerate(self.dispatches):
+            self.backend.device.run([self.records[k]])
+            if last[node_index] == k:
+                node = self.plan.nodes[node_index]
+                out = await self.read(node.out)
+                trace.append({"index": node_index, "op": node.op, "keys": sorted({dd.key for i, dd in self.dispatches
+                                                                                if i == node_index}),
+                              "out": out})
+                debug.check_node(node, out)
+        return {"outputs": {name: await self.read(t) for name, t in self.plan.outputs.items()}, "trace": trace}
+
+    def release(self) -> None:
+        """Give buffers back to the pool; destroy bind groups, the uniform buffer and the replay record."""
+        dev = self.backend.device
+        for obj in self._objects:
+            dev.release(obj)
+        self._objects.clear()
+        for buf in self._owned_buffers:
+            self.backend.pool.release(buf)
+        self._owned_buffers.clear()
+        self._ops = None

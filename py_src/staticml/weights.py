@@ -1,0 +1,80 @@
+"""A converted model's tensors in GPU buffers (model_cache/README.md describes the manifest).
+
+Python reads the manifest and decides the layout: one GPU buffer per tensor here. The JS model
+loader (site/model_loader.js, `staticml_models`) moves the bytes from the shard it fetched or kept
+in IndexedDB straight into those buffers with queue.writeBuffer, so weights never enter the Python
+heap; only the JSON plan below crosses the FFI.
+"""
+import json
+
+from .env import IN_PYODIDE
+from .gpu import usage
+
+if IN_PYODIDE:  # registered by site/worker.js
+    import staticml_models as loader
+
+FORMAT_VERSION = 1   # the manifest format model_cache/convert.py writes (that package is native-only)
+WEIGHT_USAGE = usage.STORAGE | usage.COPY_DST | usage.COPY_SRC   # COPY_SRC: verify() reads them back
+
+
+def upload_plan(manifest: dict, buffer_ids: dict[str, int]) -> list[list[int]]:
+    """[[shard, byte offset in shard, buffer id, byte offset in buffer, nbytes], ...] covering every
+    byte of every tensor once; a tensor split over shards continues where its previous span ended."""
+    copies = []
+    for t in manifest["tensors"]:
+        dst = 0
+        for span in t["spans"]:   # spans of one tensor are consecutive pieces of its bytes
+            copies.append([span["shard"], span["byte_offset"], buffer_ids[t["name"]], dst, span["nbytes"]])
+            dst += span["nbytes"]
+    return copies
+
+
+def check_manifest(manifest: dict, model_id: str) -> None:
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"model {model_id}: manifest format_version {manifest.get('format_version')!r}, this staticml "
+                         f"reads {FORMAT_VERSION}; rebuild the site with this staticml's build.py convert")
+
+
+def table_entry(t: dict, buffer_id: int) -> dict:
+    entry = {"buffer": buffer_id, "offset": 0, "nbytes": t["nbytes"], "dtype": t["dtype"], "shape": t["shape"]}
+    if "quant" in t:
+        entry["quant"] = t["quant"]
+    return entry
+
+
+class LoadedModel:
+    """The tensors of one model on the GPU; owns its buffers (release() frees them)."""
+
+    def __init__(self, model_id: str, manifest: dict, tensors: dict[str, dict], transfer: dict):
+        self.id, self.manifest, self.tensors, self.transfer = model_id, manifest, tensors, transfer
+
+    def table(self) -> dict:
+        return {"model": self.id, "tensors": self.tensors, "transfer": self.transfer}
+
+    async def checksums(self, device) -> dict[str, str]:
+        """sha256 of each tensor's bytes read back from the GPU (diagnostics and tests, not the load path)."""
+        import hashlib
+
+        return {name: hashlib.sha256(await device.read(t["buffer"], t["nbytes"], t["offset"])).hexdigest()
+                for name, t in self.tensors.items()}
+
+    def release(self, device) -> None:
+        for t in self.tensors.values():
+            device.release(t["buffer"])
+        self.tensors = {}
+
+
+async def load(device, model_id: str) -> LoadedModel:
+    manifest = json.loads(await loader.manifestText(model_id))
+    check_manifest(manifest, model_id)
+    ids: dict[str, int] = {}
+    try:
+        for t in manifest["tensors"]:
+            ids[t["name"]] = device.buffer(t["nbytes"], WEIGHT_USAGE)
+        transfer = json.loads(await loader.uploadShards(model_id, json.dumps(upload_plan(manifest, ids))))
+    except BaseException:
+        for buffer_id in ids.values():
+            device.release(buffer_id)
+        raise
+    tensors = {t["name"]: table_entry(t, ids[t["name"]]) for t in manifest["tensors"]}
+    return LoadedModel(model_id, manifest, tensors, transfer)

@@ -1,0 +1,222 @@
+// Kernel family: linear. out[z, m, n] = act(sum_k x[z, m, k] * W[z, n, k] + bias[n]) + res[z, m, n].
+// Prepended by py_src/staticml/ops/linear.py: fn unpack_f16_pair, struct Uniforms, and the constant
+// W_KIND (0 f32 [N,K], 1 f16 pairs, 2 q8, 3 q4 group-32, 4 f32 [K,N]); the epilogue (u.act,
+// u.has_bias, u.has_res) is chosen by uniforms.
+// Weight layouts: staticml/quant.py. Absent optional inputs are bound to a placeholder buffer.
+@group(0) @binding(0) var<uniform> u: Uniforms;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(3) var<storage, read> scales: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> res: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+const TM: u32 = 64u;
+const TN: u32 = 64u;
+const TK: u32 = 32u;
+// Tiles stored k-major as vec4s of 4 consecutive rows (xs) / columns (ws), so the inner loop is
+// 4 vector multiply-adds per k: xs[k * 16 + m / 4][m % 4] = x[m0 + m, k0 + k].
+var<workgroup> xs: array<vec4<f32>, 512>;
+var<workgroup> ws: array<vec4<f32>, 512>;
+
+fn put_w(k: u32, n: u32, v: f32) {
+  ws[k * 16u + n / 4u][n % 4u] = v;
+}
+
+// Loads W[n0.., k0..] (64 columns x 32 k) into ws as f32, dequantizing on the way.
+fn load_w(k0: u32, n0: u32, wb: u32, t: u32) {
+  if (W_KIND == 0u) {  // f32 [N, K]: 2048 words, 8 per thread, consecutive threads along k
+    for (var r = 0u; r < 8u; r++) {
+      let idx = t + r * 256u;
+      let n = idx / TK;
+      let k = idx % TK;
+      var v = 0.0;
+      if (n0 + n < u.N && k0 + k < u.K) { v = bitcast<f32>(w[wb + (n0 + n) * u.row_words + k0 + k]); }
+      put_w(k, n, v);
+    }
+  } else if (W_KIND == 4u) {  // f32 [K, N]: consecutive threads along n
+    for (var r = 0u; r < 8u; r++) {
+      let idx = t + r * 256u;
+      let k = idx / TN;
+      let n = idx % TN;
+      var v = 0.0;
+      if (n0 + n < u.N && k0 + k < u.K) { v = bitcast<f32>(w[wb + (k0 + k) * u.row_words + n0 + n]); }
+      put_w(k, n, v);
+    }
+  } else if (W_KIND == 1u) {  // f16: a word holds k, k+1; 64 rows x 16 words, 4 per thread
+    for (var r = 0u; r < 4u; r++) {
+      let idx = t + r * 256u;
+      let n = idx / 16u;
+      let j = idx % 16u;
+      var p = vec2<f32>(0.0);
+      if (n0 + n < u.N && k0 + 2u * j < u.K) { p = unpack_f16_pair(w[wb + (n0 + n) * u.row_words + k0 / 2u + j]); }
+      put_w(2u * j, n, p.x);
+      put_w(2u * j + 1u, n, p.y);
+    }
+  } else if (W_KIND == 2u) {  // q8: a word holds 4 int8 along k; 64 rows x 8 words, 2 per thread
+    for (var r = 0u; r < 2u; r++) {
+      let idx = t + r * 256u;
+      let n = idx / 8u;
+      let j = idx % 8u;
+      var q = vec4<f32>(0.0);
+      if (n0 + n < u.N && k0 + 4u * j < u.K) {
+        let word = bitcast<i32>(w[wb + (n0 + n) * u.row_words + k0 / 4u + j]);
+        q = vec4<f32>(f32(extractBits(word, 0u, 8u)), f32(extractBits(word, 8u, 8u)),
+                      f32(extractBits(word, 16u, 8u)), f32(extractBits(word, 24u, 8u))) * scales[n0 + n];
+      }
+      for (var c = 0u; c < 4u; c++) { put_w(4u * j + c, n, q[c]); }
+    }
+  } else if (W_KIND == 3u) {  // q4: a word holds 8 nibbles along k; one K tile = one group of 32
+    let n = t / 4u;
+    let j = t % 4u;
+    var word = 0x88888888u;  // eight zeros (u = 8)
+    var s = 0.0;
+    if (n0 + n < u.N && k0 + 8u * j < u.K) {
+      word = w[wb + (n0 + n) * u.row_words + k0 / 8u + j];
+      s = scales[(n0 + n) * u.n_groups + k0 / TK];
+    }
+    for (var i = 0u; i < 8u; i++) { put_w(8u * j + i, n, (f32((word >> (4u * i)) & 15u) - 8.0) * s); }
+  }
+}
+
+// erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7; WGSL has no erf builtin)
+fn erf_approx(v: f32) -> f32 {
+  let a = abs(v);
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let y = 1.0 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
+  return select(y, -y, v < 0.0);
+}
+
+fn activate(v: f32) -> f32 {
+  if (u.act == 1u) { return 0.5 * v * (1.0 + erf_approx(v * 0.7071067811865476)); }
+  if (u.act == 2u) {
+    // tanh of a clamped argument: some backends compute tanh through exp and overflow to NaN
+    let z = clamp(0.7978845608028654 * (v + 0.044715 * v * v * v), -15.0, 15.0);
+    return 0.5 * v * (1.0 + tanh(z));
+  }
+  if (u.act == 3u) { return v / (1.0 + exp(-v)); }
+  if (u.act == 4u) { return max(v, 0.0); }
+  return v;
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) t: u32) {
+  let m0 = wid.y * TM;
+  let n0 = wid.x * TN;
+  let xb = wid.z * u.x_batch;
+  let wb = wid.z * u.w_batch;
+  var acc: array<vec4<f32>, 4>;  // acc[i][j]: row m0 + lid.y*4 + i, column n0 + lid.x*4 + j
+  for (var k0 = 0u; k0 < u.K; k0 += TK) {
+    for (var r = 0u; r < 8u; r++) {  // x tile: 64 rows x 32 k, consecutive threads along k
+      let idx = t + r * 256u;
+      let m = idx / TK;
+      let k = idx % TK;
+      var v = 0.0;
+      if (m0 + m < u.M && k0 + k < u.K) { v = x[xb + (m0 + m) * u.K + k0 + k]; }
+      xs[k * 16u + m / 4u][m % 4u] = v;
+    }
+    load_w(k0, n0, wb, t);
+    workgroupBarrier();
+    for (var k = 0u; k < TK; k++) {
+      let a = xs[k * 16u + lid.y];
+      let b = ws[k * 16u + lid.x];
+      acc[0] += a.x * b;
+      acc[1] += a.y * b;
+      acc[2] += a.z * b;
+      acc[3] += a.w * b;
+    }
+    workgroupBarrier();
+  }
+  let ob = wid.z * u.out_batch;
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + lid.y * 4u + i;
+    if (m >= u.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + lid.x * 4u + j;
+      if (n >= u.N) { break; }
+      var v = acc[i][j];
+      if (u.has_bias != 0u) { v += bias[n]; }
+      v = activate(v);
+      if (u.has_res != 0u) { v += res[ob + m * u.N + n]; }
+      out[ob + m * u.N + n] = v;
+    }
+  }
+}
+
+// ---- The direct variant, for CPU-emulated adapters (SwiftShader) ----
+// On a CPU "workgroup memory" is ordinary memory behind the same caches, and every barrier is a
+// coroutine switch per invocation, so staging tiles costs more than it saves. Here each invocation
+// reads its 4 rows of x and 4 weight rows straight from storage, 4 k at a time, and does 64
+// multiply-adds per 4 k (a packed q8 word is exactly 4 k; a q4 word half-used per step).
+fn x4(base: u32, m: u32, k: u32) -> vec4<f32> {
+  if (m >= u.M) { return vec4<f32>(0.0); }
+  let i = base + m * u.K + k;
+  if (k + 3u < u.K) { return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]); }
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) { if (k + j < u.K) { v[j] = x[i + j]; } }
+  return v;
+}
+
+fn w4(wb: u32, n: u32, k: u32) -> vec4<f32> {
+  if (n >= u.N) { return vec4<f32>(0.0); }
+  if (W_KIND == 0u || W_KIND == 4u) {
+    var v = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j++) {
+      if (k + j < u.K) {
+        let i = select(wb + (k + j) * u.row_words + n, wb + n * u.row_words + k + j, W_KIND == 0u);
+        v[j] = bitcast<f32>(w[i]);
+      }
+    }
+    return v;
+  }
+  let row = wb + n * u.row_words;
+  if (W_KIND == 1u) {  // two words of f16 pairs; rows are padded to whole words
+    let lo = unpack_f16_pair(w[row + k / 2u]);
+    var hi = vec2<f32>(0.0);
+    if (k + 2u < u.K) { hi = unpack_f16_pair(w[row + k / 2u + 1u]); }
+    return vec4<f32>(lo, hi);
+  }
+  if (W_KIND == 2u) {  // one word = 4 int8 along k
+    let word = bitcast<i32>(w[row + k / 4u]);
+    return vec4<f32>(f32(extractBits(word, 0u, 8u)), f32(extractBits(word, 8u, 8u)),
+                     f32(extractBits(word, 16u, 8u)), f32(extractBits(word, 24u, 8u))) * scales[n];
+  }
+  // q4: half a word = 4 nibbles along k, one scale per 32 k
+  let word = w[row + k / 8u] >> (4u * (k % 8u));
+  let q = vec4<f32>(f32(word & 15u), f32((word >> 4u) & 15u), f32((word >> 8u) & 15u), f32((word >> 12u) & 15u));
+  return (q - 8.0) * scales[n * u.n_groups + k / 32u];
+}
+
+@compute @workgroup_size(8, 8)
+fn main_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let m0 = wid.y * 32u + lid.y * 4u;
+  let n0 = wid.x * 32u + lid.x * 4u;
+  let xb = wid.z * u.x_batch;
+  let wb = wid.z * u.w_batch;
+  var acc: array<vec4<f32>, 4>;  // acc[i][j]: row m0 + i, column n0 + j
+  for (var k = 0u; k < u.K; k += 4u) {
+    let b0 = w4(wb, n0, k);
+    let b1 = w4(wb, n0 + 1u, k);
+    let b2 = w4(wb, n0 + 2u, k);
+    let b3 = w4(wb, n0 + 3u, k);
+    for (var i = 0u; i < 4u; i++) {
+      let a = x4(xb, m0 + i, k);
+      acc[i] += vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+    }
+  }
+  let ob = wid.z * u.out_batch;
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= u.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + j;
+      if (n >= u.N) { break; }
+      var v = acc[i][j];
+      if (u.has_bias != 0u) { v += bias[n]; }
+      v = activate(v);
+      if (u.has_res != 0u) { v += res[ob + m * u.N + n]; }
+      out[ob + m * u.N + n] = v;
+    }
+  }
+}

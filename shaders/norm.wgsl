@@ -1,0 +1,72 @@
+// Kernel family: norm. One 256-thread workgroup per row of C values. `struct Uniforms` (rows, C, eps)
+// is prepended from py_src/staticml/ops/norm.py. Each entry point binds only what it uses.
+@group(0) @binding(0) var<uniform> u: Uniforms;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out3: array<f32>;  // rms_norm: x, gamma, out
+@group(0) @binding(4) var<storage, read_write> out4: array<f32>;  // layer_norm: x, gamma, beta, out
+@group(0) @binding(2) var<storage, read_write> out2: array<f32>;  // l2_normalize: x, out
+
+const WG: u32 = 256u;
+var<workgroup> partial: array<f32, 256>;
+
+fn row_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return wid.x + wid.y * nwg.x;
+}
+
+// Sum of `v` over the workgroup (every thread gets it).
+fn workgroup_sum(v: f32, lid: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { partial[lid] += partial[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
+}
+
+fn row_sum(base: u32, lid: u32) -> f32 {
+  var s = 0.0;
+  for (var c = lid; c < u.C; c += WG) { s += x[base + c]; }
+  return workgroup_sum(s, lid);
+}
+
+fn row_sq_dev(base: u32, center: f32, lid: u32) -> f32 {
+  var s = 0.0;
+  for (var c = lid; c < u.C; c += WG) { let d = x[base + c] - center; s += d * d; }
+  return workgroup_sum(s, lid);
+}
+
+@compute @workgroup_size(256)
+fn layer_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wid, nwg);
+  if (row >= u.rows) { return; }  // uniform per workgroup, so barriers stay uniform
+  let base = row * u.C;
+  let mean = row_sum(base, lid) / f32(u.C);
+  let inv = inverseSqrt(row_sq_dev(base, mean, lid) / f32(u.C) + u.eps);
+  for (var c = lid; c < u.C; c += WG) { out4[base + c] = (x[base + c] - mean) * inv * gamma[c] + beta[c]; }
+}
+
+@compute @workgroup_size(256)
+fn rms_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wid, nwg);
+  if (row >= u.rows) { return; }
+  let base = row * u.C;
+  let inv = inverseSqrt(row_sq_dev(base, 0.0, lid) / f32(u.C) + u.eps);
+  for (var c = lid; c < u.C; c += WG) { out3[base + c] = x[base + c] * inv * gamma[c]; }
+}
+
+@compute @workgroup_size(256)
+fn l2_normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wid, nwg);
+  if (row >= u.rows) { return; }
+  let base = row * u.C;
+  let inv = 1.0 / max(sqrt(row_sq_dev(base, 0.0, lid)), u.eps);
+  for (var c = lid; c < u.C; c += WG) { out2[base + c] = x[base + c] * inv; }
+}

@@ -1,0 +1,143 @@
+"""Plans on WebGPU: one submit per replay, plan and debug paths identical on a transformer block, every
+debug-traced op within tolerance of its reference, and 100 replays leak no PyProxy and no GPU object."""
+import asyncio
+
+import numpy as np
+import pytest
+import torch
+from pytest_pyodide import run_in_pyodide
+
+from staticml.runtime import Plan, debug
+from staticml.runtime.example_block import bert_layer_tensors, encoder_block, load_block
+from staticml.runtime.numpy_backend import NumpyBackend
+
+pytestmark = pytest.mark.driver_timeout(300)  # SwiftShader compiles each pipeline in seconds
+
+B, T, C, H, I = 2, 17, 64, 4, 256
+
+
+def _layer_and_inputs(dtype="f32"):
+    from transformers import BertConfig
+    from transformers.models.bert.modeling_bert import BertLayer
+
+    torch.manual_seed(0)
+    layer = BertLayer(BertConfig(hidden_size=C, num_attention_heads=H, intermediate_size=I, layer_norm_eps=1e-12,
+                                 attn_implementation="eager")).eval()
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((B, T, C)).astype(np.float32)
+    mask = np.ones((B, T), np.float32)
+    mask[1, 9:] = 0
+    return bert_layer_tensors(layer, dtype), {"x": x.tobytes(), "mask": mask.tobytes()}
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _plan_and_debug(selenium, tensors: dict, inputs: dict, shape: tuple, heads: int, dtype: str) -> dict:
+    from js import GPUQueue
+
+    from staticml.runtime import Plan, ops
+    from staticml.runtime.example_block import encoder_block, load_block
+    from staticml.runtime.webgpu_backend import WebGPUBackend
+
+    be = await WebGPUBackend.request()
+    w = load_block(be, "l0.", tensors, dtype)
+    plan = Plan("block")
+    x, mask = plan.input("x", shape), plan.input("mask", shape[:2])
+    y = encoder_block(x, mask, w, heads)
+    plan.output("y", y)
+    plan.output("pooled", ops.l2_normalize(ops.mean_pool(y, mask)))
+    prog = await be.compile(plan, debug_mode=False)
+    # count real queue.submit calls made by one replay (+ one per output read back)
+    GPUQueue.prototype._staticmlSubmit = GPUQueue.prototype.submit
+    selenium_counter = __import__("js").eval(
+        "self.__submits = 0; GPUQueue.prototype.submit = function (b) { self.__submits++; "
+        "return this._staticmlSubmit(b); }; 0")
+    fast = await prog.run(inputs)
+    submits = __import__("js").eval("const n = self.__submits; GPUQueue.prototype.submit = "
+                                    "GPUQueue.prototype._staticmlSubmit; n")
+    dbg = await be.compile(plan, debug_mode=True)
+    slow = await dbg.run_debug(inputs)
+    n_dispatches = len(prog.dispatches)
+    prog.release()
+    dbg.release()
+    return {"fast": fast, "slow": slow["outputs"], "trace": slow["trace"], "submits": submits,
+            "dispatches": n_dispatches, "outputs": len(plan.outputs)}
+
+
+@pytest.mark.parametrize("dtype", ["f32", "q8"])
+def test_plan_and_debug_paths_agree_and_each_op_matches_its_reference(selenium_gpu, dtype):
+    tensors, inputs = _layer_and_inputs(dtype)
+    r = _plan_and_debug(selenium_gpu, tensors, inputs, (B, T, C), H, dtype)
+    assert r["submits"] == 1 + r["outputs"], r["submits"]  # the whole plan in one submit; one per read-back
+    assert r["dispatches"] == 9
+    assert r["fast"] == r["slow"]  # same kernels, same order: bit-identical
+
+    # natively: the same model code on the numpy backend, then every GPU op against its reference
+    from staticml.runtime import ops
+
+    be = NumpyBackend()
+    w = load_block(be, "l0.", tensors, dtype)
+    plan = Plan("block")
+    x, mask = plan.input("x", (B, T, C)), plan.input("mask", (B, T))
+    y = encoder_block(x, mask, w, H)
+    plan.output("y", y)
+    plan.output("pooled", ops.l2_normalize(ops.mean_pool(y, mask)))
+    report = debug.compare_trace(be, plan, inputs, r["trace"])
+    assert [op for _, op, _ in report] == ["linear", "attention", "linear", "layer_norm", "linear", "linear",
+                                           "layer_norm", "mean_pool", "l2_normalize"]
+    want = asyncio.run(be.compile(plan)).run_arrays(inputs)
+    got = np.frombuffer(r["fast"]["pooled"], np.float32).reshape(B, C)
+    cos = (got * want["pooled"]).sum(1)
+    assert (cos > 0.99999).all(), cos
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _leak_check(selenium, tensors: dict, inputs: dict, shape: tuple, heads: int) -> dict:
+    import pyodide_js
+    import staticml_glue
+
+    from staticml.runtime import Plan
+    from staticml.runtime.example_block import encoder_block, load_block
+    from staticml.runtime.webgpu_backend import WebGPUBackend
+
+    proxies = pyodide_js._module.pyproxy_alloc_map  # filled while allocation tracing is on
+    from pyodide.ffi import create_proxy
+
+    control = create_proxy({"a": 1})  # proves the counter sees a live PyProxy
+    control_seen = proxies.size
+    control.destroy()
+    control_gone = proxies.size
+    be = await WebGPUBackend.request()
+    gpu_before_compile = staticml_glue.liveObjects()
+    pipelines_before = len(be.device._pipelines)
+    w = load_block(be, "l0.", tensors)
+    plan = Plan("block")
+    x, mask = plan.input("x", shape), plan.input("mask", shape[:2])
+    plan.output("y", encoder_block(x, mask, w, heads))
+    prog = await be.compile(plan)
+    first = await prog.run(inputs)
+    for _ in range(3):  # warm-up: anything created once per program exists now
+        await prog.run(inputs)
+    before = {"proxies": proxies.size, "gpu": staticml_glue.liveObjects()}
+    same = True
+    for _ in range(100):
+        same &= (await prog.run(inputs))["y"] == first["y"]
+    after = {"proxies": proxies.size, "gpu": staticml_glue.liveObjects()}
+    # releasing the program and the weights, then trimming the pool, returns every GPU object
+    n_weights = len(be._weights)
+    prog.release()
+    be.release_weights()
+    be.pool.trim()
+    return {"before": before, "after": after, "same": same, "released": staticml_glue.liveObjects(),
+            "baseline": gpu_before_compile + len(be.device._pipelines) - pipelines_before,  # cached pipelines stay
+            "weights": n_weights, "control": (control_seen, control_gone)}
+
+
+def test_100_replays_leak_no_pyproxy_and_no_gpu_object(selenium_gpu):
+    selenium_gpu.run_js("pyodide._module.enable_pyproxy_allocation_tracing();")
+    tensors, inputs = _layer_and_inputs()
+    r = _leak_check(selenium_gpu, tensors, inputs, (B, T, C), H)
+    assert r["control"][0] == r["control"][1] + 1, r["control"]
+    assert r["same"]
+    assert r["after"] == r["before"], r
+    assert r["released"] == r["baseline"], r
+    assert r["weights"] == 12  # 4 weights + 4 biases + 2 LayerNorms x 2
