@@ -158,7 +158,7 @@ static void expand_panel(int wtype, const void *w, const float *scales, int K, i
     } else if (wtype == W_Q8) {
       expand_q8_row((const int8_t *)w, K, n + j, scales, row);
     } else {
-      expand_q4_rows((const uint32_t *)w, (K + 7) / 8, scales, K, n + j, 1, row);
+      expand_q4_rows((const uint32_t *)w, 4 * ((K + 31) / 32), scales, K, n + j, 1, row);
     }
   }
   transpose_into_panel(rows, K, panel);
@@ -204,7 +204,7 @@ int SM_EXPORT(sm_matmul_f32)(int32_t x, int32_t w, int32_t bias, int32_t res, in
 int SM_EXPORT(sm_matmul_f16)(int32_t x, int32_t w, int32_t bias, int32_t res, int32_t out, int M, int K, int N, int act) {
   return run(part_f16, x, w, 0, bias, res, out, M, K, N, act);
 }
-// w: nibbles row-major [N, ceil(K/8)] u32; scales [N, ceil(K/32)]
+// w: nibbles row-major [N, 4 * ceil(K/32)] u32 (staticml.quant q4); scales [N, ceil(K/32)]
 int SM_EXPORT(sm_matmul_q4)(int32_t x, int32_t w, int32_t scales, int32_t bias, int32_t res, int32_t out, int M, int K,
                             int N, int act) {
   return run(part_q4, x, w, scales, bias, res, out, M, K, N, act);
