@@ -157,13 +157,14 @@ export function matmulQ4(x, w, scales, bias, res, out, M, K, N, act) { check(nee
 export function layerNorm(x, gamma, beta, out, M, N, eps) { check(need().sm_layer_norm(x, gamma, beta, out, M, N, eps), "layer_norm"); }
 export function rmsNorm(x, gamma, out, M, N, eps) { check(need().sm_rms_norm(x, gamma, out, M, N, eps), "rms_norm"); }
 export function softmax(x, mask, out, M, N, maskPeriod) { check(need().sm_softmax(x, mask, out, M, N, maskPeriod), "softmax"); }
-export function attention(q, k, v, out, mask, B, T, H, D, qStride, kvStride, causal, scale) {
-  check(need().sm_attention(q, k, v, out, mask, B, T, H, D, qStride, kvStride, causal, scale), "attention");
+// strides (in floats): [batch, token, head] for q, k and v; keyMask f32 [B, Tk] 1 attend / 0 pad, or 0
+export function attention(q, k, v, out, keyMask, B, Tq, Tk, H, Hkv, D, causal, scale, qs0, qs1, qs2, ks0, ks1, ks2, vs0, vs1, vs2) {
+  check(need().sm_attention(q, k, v, out, keyMask, B, Tq, Tk, H, Hkv, D, causal, scale, qs0, qs1, qs2, ks0, ks1, ks2, vs0, vs1, vs2), "attention");
 }
 export function activation(x, out, n, act) { check(need().sm_activation(x, out, n, act), "activation"); }
 export function add(a, b, out, n) { check(need().sm_add(a, b, out, n), "add"); }
-export function embedding(ids, typeIds, word, pos, type, out, B, S, C, V, wordDtype, wordScales) {
-  check(need().sm_embedding(ids, typeIds, word, pos, type, out, B, S, C, V, wordDtype, wordScales), "embedding");
+export function embedding(ids, typeIds, word, pos, type, out, B, S, C, V, wordDtype, wordScales, posOffset) {
+  check(need().sm_embedding(ids, typeIds, word, pos, type, out, B, S, C, V, wordDtype, wordScales, posOffset), "embedding");
 }
 export function meanPool(x, mask, out, B, S, C) { check(need().sm_mean_pool(x, mask, out, B, S, C), "mean_pool"); }
 export function l2Normalize(x, out, M, N, eps) { check(need().sm_l2_normalize(x, out, M, N, eps), "l2_normalize"); }

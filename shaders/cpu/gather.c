@@ -10,17 +10,19 @@ static float half_to_float_scalar(uint16_t h) {
   return i2f(f2i(f) | ((int32_t)(h & 0x8000) << 16));
 }
 
-// out[b, s, :] = word[ids[b, s]] + pos[s] + type[type_ids[b, s]]  (pos, type, type_ids may be 0)
+// out[b, s, :] = word[ids[b, s]] + pos[pos_offset + s] + type[type_ids[b, s]]  (pos, type, type_ids may be 0)
 // word rows: f32, f16 (row stride C rounded up to 2) or q8 (int8, stride C rounded up to 4, scale per row).
 int SM_EXPORT(sm_embedding)(const int32_t *ids, const int32_t *type_ids, const void *word, const float *pos,
-                            const float *type, float *out, int B, int S, int C, int V, int dtype, const float *scales) {
-  if (B < 1 || S < 1 || C < 1 || V < 1 || dtype < EMB_F32 || dtype > EMB_Q8 || (dtype == EMB_Q8 && !scales))
+                            const float *type, float *out, int B, int S, int C, int V, int dtype, const float *scales,
+                            int pos_offset) {
+  if (B < 1 || S < 1 || C < 1 || V < 1 || dtype < EMB_F32 || dtype > EMB_Q8 || (dtype == EMB_Q8 && !scales) ||
+      pos_offset < 0)
     return SM_ERR_SHAPE;
   for (int t = 0; t < B * S; t++)
     if (ids[t] < 0 || ids[t] >= V) return SM_ERR_INDEX;
   for (int t = 0; t < B * S; t++) {
     float *o = out + (size_t)t * C;
-    int id = ids[t], s = t % S;
+    int id = ids[t], s = pos_offset + t % S;
     if (dtype == EMB_F32) {
       const float *row = (const float *)word + (size_t)id * C;
       for (int c = 0; c < C; c++) o[c] = row[c];

@@ -2,11 +2,10 @@
 output is checked against, and the runner that executes a batch of cases inside Pyodide through
 `staticml.cpu.kernels.CpuKernels` (one browser round trip per batch).
 
-The numpy references here define the ops that staticml.ops does not have yet on this branch
-(linear with fused epilogue and q8/q4/f16 weights, layer/RMS norm, softmax with mask, attention,
-GELU, embedding, mean pooling, L2 normalize, argmax); move them to staticml.ops.* when those land.
+The references are the ops' own definitions (`staticml.ops.<family>.reference`); the ones defined here
+are for behaviour only the CPU kernels have: q8 with int8 activations (`ref_matmul_q8`) and softmax
+rows that are entirely masked (zeros, where the generic reference gives NaN).
 """
-import math
 
 import numpy as np
 
@@ -16,32 +15,19 @@ ACTS = ["none", "gelu_erf", "gelu_tanh", "silu", "relu"]
 MATMUL_SHAPES = [(1, 1, 1), (3, 17, 5), (17, 127, 33), (4, 384, 17), (127, 40, 9), (5, 384, 384)]
 WEIGHT_DTYPES = ["f32", "f16", "q8", "q4", "q8dyn"]   # q8dyn: q8 weights with int8_activations=True
 
-# --- numpy references (float64 math, rounded to f32 once) ---
-_erf = np.vectorize(math.erf)
+# --- numpy references ---
+from staticml.ops import argmax as argmax_op  # noqa: E402
+from staticml.ops import attention as attention_op  # noqa: E402
+from staticml.ops import embedding as embedding_op  # noqa: E402
+from staticml.ops import linear as linear_op  # noqa: E402
+from staticml.ops import norm as norm_op  # noqa: E402
+from staticml.ops import pooling as pooling_op  # noqa: E402
+
+ref_linear = linear_op.reference
 
 
 def ref_act(x, act):
-    x = np.asarray(x, np.float64)
-    if act == "gelu_erf":
-        return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
-    if act == "gelu_tanh":
-        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
-    if act == "silu":
-        return x / (1 + np.exp(-x))
-    if act == "relu":
-        return np.maximum(x, 0)
-    return x
-
-
-def ref_linear(x, w, bias=None, act="none", residual=None):
-    """out = act(x @ w^T + bias) + residual, w [N, K] (PyTorch's Linear)."""
-    y = np.asarray(x, np.float64) @ np.asarray(w, np.float64).T
-    if bias is not None:
-        y = y + bias
-    y = ref_act(y, act)
-    if residual is not None:
-        y = y + residual
-    return y.astype(np.float32)
+    return linear_op.activation(x, act)
 
 
 def ref_quantize_rows(x, qmax: float):
@@ -62,24 +48,6 @@ def ref_matmul_q8(x, wq, sw, qmax, bias=None, act="none", residual=None):
     return ref_linear(y, np.eye(y.shape[1], dtype=np.float32), bias, act, residual)
 
 
-def ref_layer_norm(x, gamma, beta, eps):
-    x = np.asarray(x, np.float64)
-    mean = x.mean(axis=1, keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=1, keepdims=True)
-    y = (x - mean) / np.sqrt(var + eps) * gamma
-    return (y + beta if beta is not None else y).astype(np.float32)
-
-
-def ref_rms_norm(x, gamma, eps):
-    x = np.asarray(x, np.float64)
-    return (x / np.sqrt((x**2).mean(axis=1, keepdims=True) + eps) * gamma).astype(np.float32)
-
-
-def ref_l2_normalize(x, eps):
-    x = np.asarray(x, np.float64)
-    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)).astype(np.float32)
-
-
 def ref_softmax(x, mask=None, period=1):
     """softmax(x + mask[m // period]); a row that is all -inf gives zeros (the kernel's definition)."""
     x = np.asarray(x, np.float64)
@@ -91,26 +59,6 @@ def ref_softmax(x, mask=None, period=1):
     e = np.where(dead, 0, e)
     s = e.sum(axis=1, keepdims=True)
     return np.where(dead, 0, e / np.where(s > 0, s, 1)).astype(np.float32)
-
-
-def ref_attention(q, k, v, mask, causal, scale):
-    """q, k, v [B, T, H, D]; mask additive [B, T] over keys; out [B, T, H*D]."""
-    B, T, H, D = q.shape
-    s = np.einsum("bihd,bjhd->bhij", q.astype(np.float64), k.astype(np.float64)) * scale
-    if mask is not None:
-        s = s + mask[:, None, None, :]
-    if causal:
-        s = np.where(np.tril(np.ones((T, T), bool)), s, -np.inf)
-    s = s - s.max(axis=-1, keepdims=True)
-    p = np.exp(s)
-    p /= p.sum(axis=-1, keepdims=True)
-    return np.einsum("bhij,bjhd->bihd", p, v.astype(np.float64)).reshape(B, T, H * D).astype(np.float32)
-
-
-def ref_mean_pool(x, mask):
-    x = np.asarray(x, np.float64)
-    m = np.asarray(mask, np.float64)[:, :, None]
-    return ((x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)).astype(np.float32)
 
 
 # --- cases: {"id", "op", "args", "kwargs", "inputs": {name: bytes}, "outputs": {name: nbytes}} + "check" ---
@@ -195,15 +143,15 @@ def norm_cases():
         tol = dict(rtol=1e-5, atol=1e-5)
         inputs = {"x": _f32(x), "g": _f32(g), "b": _f32(b)}
         cases.append(_case(f"layer_norm-{M}x{N}", "layer_norm", ["@x", "@g", "@b", "@out", M, N], {"eps": 1e-12},
-                           inputs, {"out": 4 * M * N}, {"out": (ref_layer_norm(x, g, b, 1e-12), tol)}))
+                           inputs, {"out": 4 * M * N}, {"out": (norm_op.reference("layer_norm", x, g, b, 1e-12), tol)}))
         cases.append(_case(f"layer_norm-nobeta-{M}x{N}", "layer_norm", ["@x", "@g", 0, "@out", M, N], {"eps": 1e-5},
-                           inputs, {"out": 4 * M * N}, {"out": (ref_layer_norm(x, g, None, 1e-5), tol)}))
+                           inputs, {"out": 4 * M * N}, {"out": (norm_op.reference("layer_norm", x, g, np.zeros(N), 1e-5), tol)}))
         cases.append(_case(f"rms_norm-{M}x{N}", "rms_norm", ["@x", "@g", "@out", M, N], {"eps": 1e-6},
-                           inputs, {"out": 4 * M * N}, {"out": (ref_rms_norm(x, g, 1e-6), tol)}))
+                           inputs, {"out": 4 * M * N}, {"out": (norm_op.reference("rms_norm", x, g, eps=1e-6), tol)}))
         x0 = x.copy()
         x0[0] = 0   # a zero row: divides by eps, not by 0
         cases.append(_case(f"l2_normalize-{M}x{N}", "l2_normalize", ["@x", "@out", M, N], {"eps": 1e-12},
-                           {"x": _f32(x0)}, {"out": 4 * M * N}, {"out": (ref_l2_normalize(x0, 1e-12), tol)}))
+                           {"x": _f32(x0)}, {"out": 4 * M * N}, {"out": (norm_op.reference("l2_normalize", x0, eps=1e-12), tol)}))
     return cases
 
 
@@ -226,31 +174,35 @@ def softmax_cases():
 
 
 def attention_cases():
+    """(B, Tq, Tk, H, Hkv, D, causal, layout): layout "fused" reads q/k/v in place from one [B, T, 3, H, D]
+    QKV projection output; Tq < Tk with causal is a decoding step over a cache; Hkv < H is GQA."""
     cases = []
-    for i, (B, T, H, D, causal, fused) in enumerate([(1, 1, 1, 1, False, False), (2, 3, 2, 17, True, False),
-                                                     (2, 17, 3, 32, False, True), (1, 127, 2, 32, True, True),
-                                                     (1, 384, 1, 16, False, False),
-                                                     # K and V of a head too big for the scratch: the row-by-row path
-                                                     (1, 600, 1, 40, True, False)]):
+    for i, (B, Tq, Tk, H, Hkv, D, causal, layout) in enumerate([
+            (1, 1, 1, 1, 1, 1, False, "separate"), (2, 3, 3, 2, 2, 17, True, "separate"),
+            (2, 17, 17, 3, 3, 32, False, "fused"), (1, 127, 127, 2, 2, 32, True, "fused"),
+            (1, 384, 384, 1, 1, 16, False, "separate"), (2, 1, 17, 4, 2, 8, True, "separate"),
+            (2, 5, 9, 6, 2, 32, True, "separate"),
+            # K and V of a head too big for the scratch: the row-by-row path
+            (1, 600, 600, 1, 1, 40, True, "separate")]):
         rng = np.random.default_rng(4000 + i)
-        q, k, v = (rng.normal(0, 1, (B, T, H, D)).astype(np.float32) for _ in range(3))
-        mask = np.zeros((B, T), np.float32)
-        mask[-1, T // 2 + 1:] = -np.inf   # the last sequence is padded
-        scale = D ** -0.5
-        want = ref_attention(q, k, v, mask, causal, scale)
-        if fused:   # one [B, T, 3, H, D] buffer, as the fused QKV projection writes it
-            qkv = np.stack([q, k, v], axis=2)
-            inputs = {"qkv": _f32(qkv), "m": _f32(mask)}
+        q = rng.normal(0, 1, (B, Tq, H, D)).astype(np.float32)
+        k, v = (rng.normal(0, 1, (B, Tk, Hkv, D)).astype(np.float32) for _ in range(2))
+        key_mask = np.ones((B, Tk), np.float32)
+        key_mask[-1, Tk // 2 + 1:] = 0   # the last sequence is padded
+        want = attention_op.reference(q, k, v, key_mask, causal)
+        kw = {"Hkv": Hkv, "key_mask": "@m", "causal": causal}
+        if layout == "fused":
+            qkv = np.stack([q, k, v], axis=2)   # [B, T, 3, H, D]
             C = H * D
-            args = ["@qkv", "@qkv+" + str(4 * C), "@qkv+" + str(8 * C), "@out", B, T, H, D]
-            kw = {"mask": "@m", "causal": causal, "q_stride": 3 * C, "kv_stride": 3 * C}
+            inputs = {"qkv": _f32(qkv), "m": _f32(key_mask)}
+            args = ["@qkv", "@qkv+" + str(4 * C), "@qkv+" + str(8 * C), "@out", B, Tq, Tk, H, D]
+            kw.update(q_strides=[3 * Tq * C, 3 * C, D], k_strides=[3 * Tk * C, 3 * C, D], v_strides=[3 * Tk * C, 3 * C, D])
         else:
-            inputs = {"q": _f32(q), "k": _f32(k), "v": _f32(v), "m": _f32(mask)}
-            args = ["@q", "@k", "@v", "@out", B, T, H, D]
-            kw = {"mask": "@m", "causal": causal}
-        cases.append(_case(f"attention-{B}x{T}x{H}x{D}{'-causal' if causal else ''}{'-fused' if fused else ''}",
-                           "attention", args, kw, inputs, {"out": 4 * B * T * H * D},
-                           {"out": (want, dict(rtol=1e-4, atol=2e-6 * T + 1e-6))}))
+            inputs = {"q": _f32(q), "k": _f32(k), "v": _f32(v), "m": _f32(key_mask)}
+            args = ["@q", "@k", "@v", "@out", B, Tq, Tk, H, D]
+        cases.append(_case(f"attention-{B}x{Tq}x{Tk}x{H}/{Hkv}x{D}{'-causal' if causal else ''}-{layout}", "attention",
+                           args, kw, inputs, {"out": 4 * B * Tq * H * D},
+                           {"out": (want, dict(rtol=1e-4, atol=2e-6 * Tk + 1e-6))}))
     return cases
 
 
@@ -286,9 +238,14 @@ def gather_cases():
         else:
             inputs["w"], inputs["s"] = pack.quantize_q8(word)
             w_eff, kw["scales"] = pack.dequantize_q8(inputs["w"], inputs["s"], V, C), "@s"
-        want = w_eff[ids] + pos[None] + tt[types]
+        want = embedding_op.reference(ids, w_eff, pos, types, tt)
         cases.append(_case(f"embedding-{dtype}", "embedding", ["@ids", "@out", B, S, C, V, "@w"], kw, inputs,
                            {"out": 4 * B * S * C}, {"out": (want, dict(rtol=1e-6, atol=1e-6))}))
+    # a decoding step: positions start at pos_offset
+    cases.append(_case("embedding-pos-offset", "embedding", ["@ids", "@out", 1, 3, C, V, "@w"],
+                       {"pos": "@p", "pos_offset": 5}, {"ids": ids[0, :3].copy().tobytes(), "w": _f32(word), "p": _f32(pos)},
+                       {"out": 4 * 3 * C},
+                       {"out": (embedding_op.reference(ids[:1, :3], word, pos, pos_offset=5), dict(rtol=1e-6, atol=1e-6))}))
     # no position / token-type tables
     cases.append(_case("embedding-word-only", "embedding", ["@ids", "@out", B, S, C, V, "@w"], {},
                        {"ids": ids.tobytes(), "w": _f32(word)}, {"out": 4 * B * S * C},
@@ -300,11 +257,11 @@ def gather_cases():
         mask[:, 0] = 1
         cases.append(_case(f"mean_pool-{B}x{S}x{C}", "mean_pool", ["@x", "@m", "@out", B, S, C], {},
                            {"x": _f32(x), "m": _f32(mask)}, {"out": 4 * B * C},
-                           {"out": (ref_mean_pool(x, mask), dict(rtol=1e-5, atol=1e-6))}))
+                           {"out": (pooling_op.reference(x, mask), dict(rtol=1e-5, atol=1e-6))}))
     for M, N in [(1, 1), (3, 17), (5, 384)]:
         x = np.random.default_rng(M * N).integers(-3, 4, (M, N)).astype(np.float32)   # many ties: first index wins
         cases.append(_case(f"argmax-{M}x{N}", "argmax", ["@x", "@out", M, N], {}, {"x": _f32(x)}, {"out": 4 * M},
-                           {"out": (np.argmax(x, axis=1).astype(np.int32), dict(rtol=0, atol=0))}))
+                           {"out": (argmax_op.reference(x), dict(rtol=0, atol=0))}))
     return cases
 
 

@@ -59,11 +59,11 @@ function encoderRun(B, T, dtype) {
   for (let i = 0; i < 6; i++) layers.push({qkv: lin(3 * C, C), o: lin(C, C), up: lin(F, C), down: lin(C, F),
     g1: put(f32(C, 0.9, 1.1)), b1: put(f32(C, -0.1, 0.1)), g2: put(f32(C, 0.9, 1.1)), b2: put(f32(C, -0.1, 0.1))});
   const x = put(f32(M * C, -1, 1)), qkv = cpu.alloc(4 * M * 3 * C), att = cpu.alloc(4 * M * C), h = cpu.alloc(4 * M * C);
-  const ff = cpu.alloc(4 * M * F), mask = put(new Float32Array(B * T)), pooled = cpu.alloc(4 * B * C), ones = put(new Float32Array(B * T).fill(1));
+  const ff = cpu.alloc(4 * M * F), pooled = cpu.alloc(4 * B * C), ones = put(new Float32Array(B * T).fill(1));
   return () => {
     for (const L of layers) {
       mm(x, L.qkv, 0, qkv, C, 3 * C, 0);
-      cpu.attention(qkv, qkv + 4 * C, qkv + 8 * C, att, mask, B, T, H, D, 3 * C, 3 * C, 0, 1 / Math.sqrt(D));
+      cpu.attention(qkv, qkv + 4 * C, qkv + 8 * C, att, ones, B, T, T, H, H, D, 0, 1 / Math.sqrt(D), T * 3 * C, 3 * C, D, T * 3 * C, 3 * C, D, T * 3 * C, 3 * C, D);
       mm(att, L.o, x, h, C, C, 0);
       cpu.layerNorm(h, L.g1, L.b1, h, M, C, 1e-12);
       mm(h, L.up, 0, ff, C, F, 1);

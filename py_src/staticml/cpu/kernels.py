@@ -155,14 +155,22 @@ class CpuKernels:
         [M // mask_period, N]. A row that is all -inf gives zeros."""
         self._glue.softmax(x, mask, out, M, N, mask_period)
 
-    def attention(self, q: int, k: int, v: int, out: int, B: int, T: int, H: int, D: int, *, mask: int = 0,
-                  causal: bool = False, scale: float | None = None, q_stride: int | None = None,
-                  kv_stride: int | None = None) -> None:
-        """out[B, T, H*D] = softmax(q k^T * scale + mask [+ causal]) v per batch and head.
-        q/k/v rows (b, t) start at ptr + 4*((b*T + t)*stride + h*D): stride H*D for separate tensors,
-        3*H*D with k = q + 4*H*D, v = q + 8*H*D for a fused QKV output. mask: additive f32 [B, T] over keys."""
-        self._glue.attention(q, k, v, out, mask, B, T, H, D, q_stride or H * D, kv_stride or H * D,
-                             1 if causal else 0, D ** -0.5 if scale is None else scale)
+    def attention(self, q: int, k: int, v: int, out: int, B: int, Tq: int, Tk: int, H: int, D: int, *,
+                  Hkv: int | None = None, key_mask: int = 0, causal: bool = False, scale: float | None = None,
+                  q_strides: tuple | None = None, k_strides: tuple | None = None, v_strides: tuple | None = None) -> None:
+        """out [B, Tq, H, D] = staticml.ops.attention.reference(q, k, v, key_mask, causal, scale):
+        q [B, Tq, H, D], k/v [B, Tk, Hkv, D] (GQA: query head h uses k/v head h // (H / Hkv)),
+        key_mask f32 [B, Tk] (1 attend, 0 pad), causal: query i sees keys j <= i + Tk - Tq.
+        *_strides = (batch, token, head) in floats; default contiguous. A fused QKV output [B, T, 3, H, D]
+        is q = k - 4*H*D = v - 8*H*D with strides (3*T*H*D, 3*H*D, D) for all three."""
+        Hkv = Hkv or H
+        if H % Hkv:
+            raise ValueError(f"H={H} query heads cannot share {Hkv} k/v heads evenly")
+        qs = q_strides or (Tq * H * D, H * D, D)
+        ks = k_strides or (Tk * Hkv * D, Hkv * D, D)
+        vs = v_strides or (Tk * Hkv * D, Hkv * D, D)
+        self._glue.attention(q, k, v, out, key_mask, B, Tq, Tk, H, Hkv, D, 1 if causal else 0,
+                             D ** -0.5 if scale is None else scale, *qs, *ks, *vs)
 
     # --- elementwise ---
     def activation(self, x: int, out: int, n: int, act: str) -> None:
@@ -173,12 +181,14 @@ class CpuKernels:
 
     # --- gathers and reductions ---
     def embedding(self, ids: int, out: int, B: int, S: int, C: int, V: int, word: int, *, pos: int = 0,
-                  token_type: int = 0, type_ids: int = 0, dtype: str = "f32", scales: int = 0) -> None:
-        """out[B, S, C] = word[ids] + pos[s] + token_type[type_ids]; ids/type_ids int32 [B, S]
+                  token_type: int = 0, type_ids: int = 0, dtype: str = "f32", scales: int = 0,
+                  pos_offset: int = 0) -> None:
+        """out[B, S, C] = word[ids] + pos[pos_offset + s] + token_type[type_ids]; ids/type_ids int32 [B, S]
         (type_ids 0 = all type 0). word rows f32, f16 (rows padded to even) or q8 (padded to 4, scale per row)."""
         if dtype not in EMBED_DTYPES:
             raise ValueError(f"unknown embedding dtype {dtype!r}: use one of {', '.join(EMBED_DTYPES)}")
-        self._glue.embedding(ids, type_ids, word, pos, token_type, out, B, S, C, V, EMBED_DTYPES[dtype], scales)
+        self._glue.embedding(ids, type_ids, word, pos, token_type, out, B, S, C, V, EMBED_DTYPES[dtype], scales,
+                             pos_offset)
 
     def mean_pool(self, x: int, mask: int, out: int, B: int, S: int, C: int) -> None:
         """out[B, C] = sum_s mask[b, s] x[b, s] / max(sum_s mask[b, s], 1e-9); mask f32 [B, S] (0 = all ones)."""
