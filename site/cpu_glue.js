@@ -156,13 +156,18 @@ export function matmulQ8Dynamic(x, w, scales, bias, res, out, M, K, N, act) { ch
 export function matmulQ4(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q4(x, w, scales, bias, res, out, M, K, N, act), "matmul_q4"); }
 export function layerNorm(x, gamma, beta, out, M, N, eps) { check(need().sm_layer_norm(x, gamma, beta, out, M, N, eps), "layer_norm"); }
 export function rmsNorm(x, gamma, out, M, N, eps) { check(need().sm_rms_norm(x, gamma, out, M, N, eps), "rms_norm"); }
-export function softmax(x, mask, out, M, N, maskPeriod) { check(need().sm_softmax(x, mask, out, M, N, maskPeriod), "softmax"); }
+export function softmax(x, mask, out, M, N, maskPeriod, scale) { check(need().sm_softmax(x, mask, out, M, N, maskPeriod, scale), "softmax"); }
 // strides (in floats): [batch, token, head] for q, k and v; keyMask f32 [B, Tk] 1 attend / 0 pad, or 0
 export function attention(q, k, v, out, keyMask, B, Tq, Tk, H, Hkv, D, causal, scale, qs0, qs1, qs2, ks0, ks1, ks2, vs0, vs1, vs2) {
   check(need().sm_attention(q, k, v, out, keyMask, B, Tq, Tk, H, Hkv, D, causal, scale, qs0, qs1, qs2, ks0, ks1, ks2, vs0, vs1, vs2), "attention");
 }
 export function activation(x, out, n, act) { check(need().sm_activation(x, out, n, act), "activation"); }
-export function add(a, b, out, n) { check(need().sm_add(a, b, out, n), "add"); }
+export function add(a, b, out, n) { check(need().sm_binary(a, b, out, n, 0), "add"); }
+export function mul(a, b, out, n) { check(need().sm_binary(a, b, out, n, 1), "mul"); }
+export function rotary(x, out, cos, sin, B, T, H, D, R, xs0, xs1, xs2) { check(need().sm_rotary(x, out, cos, sin, B, T, H, D, R, xs0, xs1, xs2), "rotary"); }
+export function matmulBatched(a, b, out, batch, M, K, N, transposeB, aBatchStride, bBatchStride) {
+  check(need().sm_matmul_batched(a, b, out, batch, M, K, N, transposeB, aBatchStride, bBatchStride), "matmul_batched");
+}
 export function embedding(ids, typeIds, word, pos, type, out, B, S, C, V, wordDtype, wordScales, posOffset) {
   check(need().sm_embedding(ids, typeIds, word, pos, type, out, B, S, C, V, wordDtype, wordScales, posOffset), "embedding");
 }

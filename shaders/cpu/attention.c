@@ -47,7 +47,7 @@ SM_INLINE int panel_path_fits(int Tk, int D) {
 // p[0:Tk] = probabilities of query row i (zeros past its visible keys)
 SM_INLINE void probabilities(const head_t *h, int i, float *p) {
   int nk = visible_keys(h, i);
-  if (nk > 0) sm_softmax_row(p, h->addmask, p, nk);
+  if (nk > 0) sm_softmax_row(p, h->addmask, p, nk);   // scale already applied to q
   for (int j = nk; j < h->Tk; j++) p[j] = 0.0f;
 }
 

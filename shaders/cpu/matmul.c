@@ -12,12 +12,13 @@
 #define MR 4      // rows of x per micro-kernel
 #define PW 8      // panel width: output columns per micro-kernel (two f32x4 accumulators per row)
 
-// out[m:m+mr, n:n+ncols] = epilogue(x[m:m+mr, :] @ panel), panel = wp[K][8]
-SM_INLINE void kernel_f32(int mr, const float *x, int K, const float *wp, const epilogue_t *e, int m, int n, int ncols) {
+// out[m:m+mr, n:n+ncols] = epilogue(x[m:m+mr, :] @ panel), panel = wp[K][ldp] (8 columns used)
+SM_INLINE void kernel_f32(int mr, const float *x, int K, const float *wp, int ldp, const epilogue_t *e, int m, int n,
+                          int ncols) {
   v128_t acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = wasm_f32x4_splat(0.0f);
   for (int k = 0; k < K; k++) {
-    v128_t w0 = wasm_v128_load(wp + PW * k), w1 = wasm_v128_load(wp + PW * k + 4);
+    v128_t w0 = wasm_v128_load(wp + (size_t)ldp * k), w1 = wasm_v128_load(wp + (size_t)ldp * k + 4);
     for (int i = 0; i < mr; i++) {
       v128_t xv = wasm_v128_load32_splat(x + (size_t)i * K + k);
       acc[i][0] = madd(xv, w0, acc[i][0]);
@@ -31,14 +32,22 @@ SM_INLINE void kernel_f32(int mr, const float *x, int K, const float *wp, const 
 }
 
 // One panel (output columns n .. n+ncols, ncols <= 8) for all M rows: the panel stays in L1.
-void sm_matmul_f32_panel(const float *x, const float *panel, int M, int K, int n, int ncols, const epilogue_t *e) {
-  int m = 0;
-  for (; m + MR <= M; m += MR) kernel_f32(MR, x + (size_t)m * K, K, panel, e, m, n, ncols);
-  switch (M - m) {
-    case 3: kernel_f32(3, x + (size_t)m * K, K, panel, e, m, n, ncols); break;
-    case 2: kernel_f32(2, x + (size_t)m * K, K, panel, e, m, n, ncols); break;
-    case 1: kernel_f32(1, x + (size_t)m * K, K, panel, e, m, n, ncols); break;
+#define PANEL_DRIVER(name, LDP)                                                                            \
+  void name(const float *x, const float *panel, int ldp, int M, int K, int n, int ncols, const epilogue_t *e) { \
+    int m = 0;                                                                                              \
+    for (; m + MR <= M; m += MR) kernel_f32(MR, x + (size_t)m * K, K, panel, LDP, e, m, n, ncols);         \
+    switch (M - m) {                                                                                        \
+      case 3: kernel_f32(3, x + (size_t)m * K, K, panel, LDP, e, m, n, ncols); break;                       \
+      case 2: kernel_f32(2, x + (size_t)m * K, K, panel, LDP, e, m, n, ncols); break;                       \
+      case 1: kernel_f32(1, x + (size_t)m * K, K, panel, LDP, e, m, n, ncols); break;                       \
+    }                                                                                                       \
   }
+// packed panels (stride 8, a constant the compiler folds) and any row stride (b[K, N] of a plain matmul)
+static PANEL_DRIVER(panel_packed, PW)
+static PANEL_DRIVER(panel_strided, ldp)
+
+void sm_matmul_f32_panel(const float *x, const float *panel, int M, int K, int n, int ncols, const epilogue_t *e) {
+  panel_packed(x, panel, PW, M, K, n, ncols, e);
 }
 
 // W[N, K] row-major f32 -> panels wp[ceil(N/8)][K][8] (what staticml.cpu.pack.pack_f32 makes).
@@ -214,4 +223,35 @@ int SM_EXPORT(sm_matmul_q4)(int32_t x, int32_t w, int32_t scales, int32_t bias, 
 int SM_EXPORT(sm_matmul_q8)(int32_t x, int32_t w, int32_t scales, int32_t bias, int32_t res, int32_t out, int M, int K,
                             int N, int act) {
   return run(part_q8, x, w, scales, bias, res, out, M, K, N, act);
+}
+
+// --- plain batched matmul (attention-style products in model code): out[b] = a[b] @ b[b] or a[b] @ b[b]^T ---
+// args: a, b, out, batch, M, K, N, transpose_b, a_batch_stride, b_batch_stride (floats; 0 = broadcast)
+static void batched_part(const int32_t *g, int part, int nparts, float *scratch) {
+  int batch = g[3], M = g[4], K = g[5], N = g[6], tb = g[7], panels = (N + PW - 1) / PW, lo, hi;
+  split_range(batch * panels, 1, part, nparts, &lo, &hi);
+  float *panel = scratch, *rows = scratch + (size_t)PW * K;
+  for (int job = lo; job < hi; job++) {
+    int bi = job / panels, n = (job % panels) * PW, ncols = N - n < PW ? N - n : PW;
+    const float *a = (const float *)g[0] + (size_t)bi * g[8];
+    const float *b = (const float *)g[1] + (size_t)bi * g[9];
+    epilogue_t e = {0, 0, (float *)g[2] + (size_t)bi * M * N, N, ACT_NONE};
+    if (!tb) {   // b [K, N]: columns n..n+7 are already a panel with row stride N (loads past N are unused)
+      panel_strided(a, b + n, N, M, K, n, ncols, &e);
+      continue;
+    }
+    for (int j = 0; j < PW; j++)   // b [N, K]: rows n..n+7 -> panel [K][8]
+      for (int k = 0; k < K; k++) rows[(size_t)j * K + k] = j < ncols ? b[(size_t)(n + j) * K + k] : 0.0f;
+    transpose_into_panel(rows, K, panel);
+    panel_packed(a, panel, PW, M, K, n, ncols, &e);
+  }
+}
+
+int SM_EXPORT(sm_matmul_batched)(int32_t a, int32_t b, int32_t out, int batch, int M, int K, int N, int transpose_b,
+                                 int a_batch_stride, int b_batch_stride) {
+  if (batch < 1 || M < 1 || K < 1 || N < 1 || a_batch_stride < 0 || b_batch_stride < 0) return SM_ERR_SHAPE;
+  if (transpose_b && 2 * PW * K > SM_SCRATCH_FLOATS) return SM_ERR_SHAPE;
+  int32_t args[10] = {a, b, out, batch, M, K, N, transpose_b, a_batch_stride, b_batch_stride};
+  sm_parallel(batched_part, args, 10, parts_for(batch * ((N + PW - 1) / PW), 1));
+  return SM_OK;
 }

@@ -1,19 +1,20 @@
 // Softmax over the last axis with an optional additive mask; shared with attention.c.
 #include "common.h"
 
-// y[0:N] = softmax(x[0:N] + mask[0:N]); a row that is entirely -inf gives zeros (not NaN).
-void sm_softmax_row(const float *x, const float *mask, float *y, int N) {
+// y[0:N] = softmax(x[0:N] * scale + mask[0:N]); a row that is entirely -inf gives zeros (not NaN).
+void sm_softmax_row_scaled(const float *x, float scale, const float *mask, float *y, int N) {
+  v128_t vscale = wasm_f32x4_splat(scale);
   v128_t vmax = wasm_f32x4_splat(-__builtin_inff());
   int k = 0;
   for (; k + 4 <= N; k += 4) {
-    v128_t v = wasm_v128_load(x + k);
+    v128_t v = wasm_f32x4_mul(wasm_v128_load(x + k), vscale);
     if (mask) v = wasm_f32x4_add(v, wasm_v128_load(mask + k));
     wasm_v128_store(y + k, v);
     vmax = wasm_f32x4_pmax(vmax, v);
   }
   float mx = hmax(vmax);
   for (; k < N; k++) {
-    y[k] = x[k] + (mask ? mask[k] : 0.0f);
+    y[k] = x[k] * scale + (mask ? mask[k] : 0.0f);
     mx = y[k] > mx ? y[k] : mx;
   }
   if (mx == -__builtin_inff()) {
@@ -36,20 +37,23 @@ void sm_softmax_row(const float *x, const float *mask, float *y, int N) {
   for (; k < N; k++) y[k] *= 1.0f / sum;
 }
 
-// args: x, mask, out, M, N, mask_period
+void sm_softmax_row(const float *x, const float *mask, float *y, int N) { sm_softmax_row_scaled(x, 1.0f, mask, y, N); }
+
+// args: x, mask, out, M, N, mask_period, scale (bits)
 static void softmax_part(const int32_t *a, int part, int nparts, float *scratch) {
   const float *x = (const float *)a[0], *mask = (const float *)a[1];
   float *out = (float *)a[2];
   int N = a[4], period = a[5], lo, hi;
+  float scale = i2f(a[6]);
   split_range(a[3], 1, part, nparts, &lo, &hi);
   for (int m = lo; m < hi; m++)
-    sm_softmax_row(x + (size_t)m * N, mask ? mask + (size_t)(m / period) * N : 0, out + (size_t)m * N, N);
+    sm_softmax_row_scaled(x + (size_t)m * N, scale, mask ? mask + (size_t)(m / period) * N : 0, out + (size_t)m * N, N);
 }
 
-// Row m uses mask row m / mask_period (e.g. scores [B, H, T, T] with a mask [B, T]: period H * T).
-int SM_EXPORT(sm_softmax)(int32_t x, int32_t mask, int32_t out, int M, int N, int mask_period) {
+// softmax(x * scale + mask); row m uses mask row m / mask_period (scores [B, H, T, T], mask [B, T]: H * T).
+int SM_EXPORT(sm_softmax)(int32_t x, int32_t mask, int32_t out, int M, int N, int mask_period, float scale) {
   if (M < 1 || N < 1 || (mask && mask_period < 1)) return SM_ERR_SHAPE;
-  int32_t args[6] = {x, mask, out, M, N, mask_period};
-  sm_parallel(softmax_part, args, 6, parts_for(M, 4));
+  int32_t args[7] = {x, mask, out, M, N, mask_period, f2i(scale)};
+  sm_parallel(softmax_part, args, 7, parts_for(M, 4));
   return SM_OK;
 }

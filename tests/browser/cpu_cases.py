@@ -21,7 +21,10 @@ from staticml.ops import attention as attention_op  # noqa: E402
 from staticml.ops import embedding as embedding_op  # noqa: E402
 from staticml.ops import linear as linear_op  # noqa: E402
 from staticml.ops import norm as norm_op  # noqa: E402
+from staticml.ops import matmul as matmul_op  # noqa: E402
 from staticml.ops import pooling as pooling_op  # noqa: E402
+from staticml.ops import rotary as rotary_op  # noqa: E402
+from staticml.ops import softmax as softmax_op  # noqa: E402
 
 ref_linear = linear_op.reference
 
@@ -167,6 +170,12 @@ def softmax_cases():
         tol = dict(rtol=1e-5, atol=1e-7)
         cases.append(_case(f"softmax-{M}x{N}", "softmax", ["@x", "@out", M, N], {}, {"x": _f32(x)},
                            {"out": 4 * M * N}, {"out": (ref_softmax(x), tol)}))
+        if M > 1:   # ops.softmax.reference, with a scale (no fully masked row here)
+            keep = mask.copy()
+            keep[-1, 0] = 0
+            cases.append(_case(f"softmax-scale-{M}x{N}/{period}", "softmax", ["@x", "@out", M, N],
+                               {"mask": "@m", "mask_period": period, "scale": 0.3}, {"x": _f32(x), "m": _f32(keep)},
+                               {"out": 4 * M * N}, {"out": (softmax_op.reference(x, keep, 0.3), tol)}))
         cases.append(_case(f"softmax-mask-{M}x{N}/{period}", "softmax", ["@x", "@out", M, N],
                            {"mask": "@m", "mask_period": period}, {"x": _f32(x), "m": _f32(mask)},
                            {"out": 4 * M * N}, {"out": (ref_softmax(x, mask, period), tol)}))
@@ -217,6 +226,45 @@ def elementwise_cases():
         y = np.random.default_rng(n + 1).normal(0, 3, n).astype(np.float32)
         cases.append(_case(f"add-{n}", "add", ["@x", "@y", "@out", n], {}, {"x": _f32(x), "y": _f32(y)},
                            {"out": 4 * n}, {"out": (x + y, dict(rtol=0, atol=0))}))
+        cases.append(_case(f"mul-{n}", "mul", ["@x", "@y", "@out", n], {}, {"x": _f32(x), "y": _f32(y)},
+                           {"out": 4 * n}, {"out": (x * y, dict(rtol=0, atol=0))}))
+    return cases
+
+
+def batched_matmul_cases():
+    cases = []
+    for i, (batch, M, K, N, tb, bcast) in enumerate([(1, 1, 1, 1, False, False), (3, 17, 5, 9, False, False),
+                                                     (2, 7, 33, 17, True, False), (4, 3, 16, 127, True, True),
+                                                     (2, 127, 32, 40, False, True)]):
+        rng = np.random.default_rng(6000 + i)
+        a = rng.uniform(-1, 1, (batch, M, K)).astype(np.float32)
+        shape = (N, K) if tb else (K, N)
+        b = rng.uniform(-1, 1, shape if bcast else (batch, *shape)).astype(np.float32)
+        want = matmul_op.batched_reference(a, np.broadcast_to(b, (batch, *shape)), transpose_b=tb)
+        cases.append(_case(f"matmul_batched-{batch}x{M}x{K}x{N}{'-bT' if tb else ''}{'-bcast' if bcast else ''}",
+                           "matmul_batched", ["@a", "@b", "@out", batch, M, K, N],
+                           {"transpose_b": tb, "b_batch_stride": 0 if bcast else K * N},
+                           {"a": _f32(a), "b": _f32(b)}, {"out": 4 * batch * M * N}, {"out": (want, _tol_f32(K))}))
+    return cases
+
+
+def rotary_cases():
+    cases = []
+    for i, (B, T, H, D, R, off, fused) in enumerate([(1, 1, 1, 2, None, 0, False), (2, 17, 3, 32, None, 5, False),
+                                                     (1, 9, 2, 64, 32, 0, True), (2, 3, 4, 12, 8, 100, False)]):
+        rng = np.random.default_rng(7000 + i)
+        x = rng.normal(0, 1, (B, T, H, D)).astype(np.float32)
+        kw = {"pos_offset": off, "rotary_dim": R}
+        if fused:   # x is the q part of a [B, T, 3, H, D] buffer
+            buf = np.stack([x, x * 0 + 7, x * 0 - 7], axis=2)
+            inputs = {"x": _f32(buf)}
+            kw["x_strides"] = [T * 3 * H * D, 3 * H * D, D]
+        else:
+            inputs = {"x": _f32(x)}
+        want = rotary_op.reference(x, 10000.0, off, R)
+        cases.append(_case(f"rotary-{B}x{T}x{H}x{D}-R{R}-off{off}{'-fused' if fused else ''}", "rotary",
+                           ["@x", "@out", B, T, H, D], kw, inputs, {"out": 4 * x.size},
+                           {"out": (want, dict(rtol=1e-5, atol=1e-5))}))
     return cases
 
 
@@ -281,7 +329,7 @@ def error_cases():
 
 def all_cases(qmax):
     return (matmul_cases(qmax=qmax) + pack_cases() + norm_cases() + softmax_cases() + attention_cases()
-            + elementwise_cases() + gather_cases() + error_cases())
+            + elementwise_cases() + batched_matmul_cases() + rotary_cases() + gather_cases() + error_cases())
 
 
 def wire(case) -> dict:

@@ -64,7 +64,7 @@ def make_root(root: Path, dist: Path, isolated: bool) -> str:
 
 def mt_cases(qmax):
     return (cpu_cases.matmul_cases(shapes=MT_SHAPES, qmax=qmax) + cpu_cases.norm_cases() + cpu_cases.softmax_cases()
-            + cpu_cases.attention_cases() + cpu_cases.elementwise_cases())
+            + cpu_cases.attention_cases() + cpu_cases.elementwise_cases() + cpu_cases.batched_matmul_cases())
 
 
 CASES = {variant: {c["id"]: c for c in mt_cases(qmax)} for variant, qmax in QMAX.items()}

@@ -150,10 +150,11 @@ class CpuKernels:
         """out[M, N] = x / sqrt(mean(x^2) + eps) * gamma."""
         self._glue.rmsNorm(x, gamma, out, M, N, eps)
 
-    def softmax(self, x: int, out: int, M: int, N: int, *, mask: int = 0, mask_period: int = 1) -> None:
-        """out[M, N] = softmax(x + mask[m // mask_period]) over the last axis; mask additive f32
+    def softmax(self, x: int, out: int, M: int, N: int, *, mask: int = 0, mask_period: int = 1,
+                scale: float = 1.0) -> None:
+        """out[M, N] = softmax(x * scale + mask[m // mask_period]) over the last axis; mask additive f32
         [M // mask_period, N]. A row that is all -inf gives zeros."""
-        self._glue.softmax(x, mask, out, M, N, mask_period)
+        self._glue.softmax(x, mask, out, M, N, mask_period, scale)
 
     def attention(self, q: int, k: int, v: int, out: int, B: int, Tq: int, Tk: int, H: int, D: int, *,
                   Hkv: int | None = None, key_mask: int = 0, causal: bool = False, scale: float | None = None,
@@ -178,6 +179,40 @@ class CpuKernels:
 
     def add(self, a: int, b: int, out: int, n: int) -> None:
         self._glue.add(a, b, out, n)
+
+    def mul(self, a: int, b: int, out: int, n: int) -> None:
+        self._glue.mul(a, b, out, n)
+
+    def matmul_batched(self, a: int, b: int, out: int, batch: int, M: int, K: int, N: int, *,
+                       transpose_b: bool = False, a_batch_stride: int | None = None,
+                       b_batch_stride: int | None = None) -> None:
+        """out[batch, M, N] = a[batch, M, K] @ b[batch, K, N] (or b[batch, N, K]^T), ops.matmul.batched_reference.
+        Batch strides in floats (0 broadcasts one matrix to every batch); rows contiguous."""
+        self._glue.matmulBatched(a, b, out, batch, M, K, N, 1 if transpose_b else 0,
+                                 M * K if a_batch_stride is None else a_batch_stride,
+                                 K * N if b_batch_stride is None else b_batch_stride)
+
+    def rotary(self, x: int, out: int, B: int, T: int, H: int, D: int, *, theta: float = 10000.0,
+               pos_offset: int = 0, rotary_dim: int | None = None, x_strides: tuple | None = None) -> None:
+        """out [B, T, H, D] = ops.rotary.reference(x, theta, pos_offset, rotary_dim); x strided (batch, token,
+        head) in floats, default contiguous. The cos/sin tables are computed here in float64."""
+        import math
+        from array import array
+
+        R = D if rotary_dim is None else rotary_dim
+        if R < 2 or R > D or R % 2:
+            raise ValueError(f"rotary_dim must be even and in [2, D={D}], got {R}")
+        half = R // 2
+        inv = [theta ** (-2 * i / R) for i in range(half)]
+        angles = [(pos_offset + t) * f for t in range(T) for f in inv]
+        mark = self.mark()
+        try:
+            cos = self.upload(array("f", map(math.cos, angles)))
+            sin = self.upload(array("f", map(math.sin, angles)))
+            xs = x_strides or (T * H * D, H * D, D)
+            self._glue.rotary(x, out, cos, sin, B, T, H, D, R, *xs)
+        finally:
+            self.reset(mark)
 
     # --- gathers and reductions ---
     def embedding(self, ids: int, out: int, B: int, S: int, C: int, V: int, word: int, *, pos: int = 0,
