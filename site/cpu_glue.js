@@ -165,6 +165,9 @@ export function activation(x, out, n, act) { check(need().sm_activation(x, out, 
 export function add(a, b, out, n) { check(need().sm_binary(a, b, out, n, 0), "add"); }
 export function mul(a, b, out, n) { check(need().sm_binary(a, b, out, n, 1), "mul"); }
 export function rotary(x, out, cos, sin, B, T, H, D, R, xs0, xs1, xs2) { check(need().sm_rotary(x, out, cos, sin, B, T, H, D, R, xs0, xs1, xs2), "rotary"); }
+export function copy(src, dst, n0, n1, n2, n3, s0, s1, s2, s3, d0, d1, d2, d3) {
+  check(need().sm_copy(src, dst, n0, n1, n2, n3, s0, s1, s2, s3, d0, d1, d2, d3), "copy");
+}
 export function matmulBatched(a, b, out, batch, M, K, N, transposeB, aBatchStride, bBatchStride) {
   check(need().sm_matmul_batched(a, b, out, batch, M, K, N, transposeB, aBatchStride, bBatchStride), "matmul_batched");
 }

@@ -69,3 +69,24 @@ int SM_EXPORT(sm_rotary)(const float *x, float *out, const float *cos, const flo
       }
   return SM_OK;
 }
+
+// Strided copy of 4-byte elements (ops.copy: contiguous views, concat): dst[i0, i1, i2, i3] = src[i0, i1, i2, i3]
+// with each side's own strides (in elements). Rank < 4 pads the shape with leading 1s.
+int SM_EXPORT(sm_copy)(const float *src, float *dst, int n0, int n1, int n2, int n3, int s0, int s1, int s2, int s3,
+                       int d0, int d1, int d2, int d3) {
+  if (n0 < 1 || n1 < 1 || n2 < 1 || n3 < 1) return SM_ERR_SHAPE;
+  for (int a = 0; a < n0; a++)
+    for (int b = 0; b < n1; b++)
+      for (int c = 0; c < n2; c++) {
+        const float *s = src + (size_t)a * s0 + (size_t)b * s1 + (size_t)c * s2;
+        float *d = dst + (size_t)a * d0 + (size_t)b * d1 + (size_t)c * d2;
+        if (s3 == 1 && d3 == 1) {
+          int i = 0;
+          for (; i + 4 <= n3; i += 4) wasm_v128_store(d + i, wasm_v128_load(s + i));
+          for (; i < n3; i++) d[i] = s[i];
+        } else {
+          for (int i = 0; i < n3; i++) d[(size_t)i * d3] = s[(size_t)i * s3];
+        }
+      }
+  return SM_OK;
+}

@@ -248,6 +248,27 @@ def batched_matmul_cases():
     return cases
 
 
+def copy_cases():
+    cases = []
+    x = np.random.default_rng(8000).normal(0, 1, (2, 5, 3, 7)).astype(np.float32)
+    # a transposed view [2, 3, 5, 7] made contiguous, and a 2-D column slice
+    view = x.transpose(0, 2, 1, 3)
+    strides = [s // 4 for s in view.strides]
+    cases.append(_case("copy-transposed-view", "copy", ["@x", "@out", list(view.shape), strides], {}, {"x": _f32(x)},
+                       {"out": 4 * x.size}, {"out": (np.ascontiguousarray(view), dict(rtol=0, atol=0))}))
+    m = x.reshape(10, 21)
+    cases.append(_case("copy-column-slice", "copy", ["@x+12", "@out", [10, 4], [21, 1]], {}, {"x": _f32(m)},
+                       {"out": 4 * 40}, {"out": (np.ascontiguousarray(m[:, 3:7]), dict(rtol=0, atol=0))}))
+    # concat along the last axis: the second part lands at column 7 of a [10, 11] output
+    y = np.random.default_rng(8001).normal(0, 1, (10, 4)).astype(np.float32)
+    concat = np.zeros((10, 11), np.float32)
+    concat[:, 7:] = y
+    cases.append(_case("copy-into-concat", "copy", ["@y", "@out+28", [10, 4], [4, 1]], {"dst_strides": [11, 1]},
+                       {"y": _f32(y), "out": _f32(np.zeros((10, 11)))}, {"out": 4 * 110},
+                       {"out": (concat, dict(rtol=0, atol=0))}))
+    return cases
+
+
 def rotary_cases():
     cases = []
     for i, (B, T, H, D, R, off, fused) in enumerate([(1, 1, 1, 2, None, 0, False), (2, 17, 3, 32, None, 5, False),
@@ -329,7 +350,7 @@ def error_cases():
 
 def all_cases(qmax):
     return (matmul_cases(qmax=qmax) + pack_cases() + norm_cases() + softmax_cases() + attention_cases()
-            + elementwise_cases() + batched_matmul_cases() + rotary_cases() + gather_cases() + error_cases())
+            + elementwise_cases() + batched_matmul_cases() + rotary_cases() + copy_cases() + gather_cases() + error_cases())
 
 
 def wire(case) -> dict:
@@ -369,7 +390,7 @@ async def run_cases(urls_json: str, variant: str, threads: int, cases: list) -> 
     for case in cases:
         mark = cpu.mark()
         ptrs = {name: cpu.upload(data) for name, data in case["inputs"].items()}
-        ptrs.update({name: cpu.alloc(n) for name, n in case["outputs"].items()})
+        ptrs.update({name: cpu.alloc(n) for name, n in case["outputs"].items() if name not in ptrs})  # else in-place
 
         def resolve(v):
             if isinstance(v, str) and v.startswith("@"):

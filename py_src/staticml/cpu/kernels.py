@@ -183,6 +183,21 @@ class CpuKernels:
     def mul(self, a: int, b: int, out: int, n: int) -> None:
         self._glue.mul(a, b, out, n)
 
+    def copy(self, src: int, dst: int, shape, src_strides, dst_strides=None) -> None:
+        """dst = src element by element (4-byte elements, rank <= 4), each side with its own strides in
+        elements (dst default contiguous): ops.copy's contiguous() of a view, and concat's parts."""
+        shape = list(shape)
+        if not 1 <= len(shape) <= 4 or len(src_strides) != len(shape):
+            raise ValueError(f"copy takes rank 1..4 with one stride per dim, got shape {shape}, strides {list(src_strides)}")
+        if dst_strides is None:
+            dst_strides, run = [], 1
+            for n in reversed(shape):
+                dst_strides.insert(0, run)
+                run *= n
+        pad = 4 - len(shape)
+        self._glue.copy(src, dst, *([1] * pad + shape), *([0] * pad + list(src_strides)),
+                        *([0] * pad + list(dst_strides)))
+
     def matmul_batched(self, a: int, b: int, out: int, batch: int, M: int, K: int, N: int, *,
                        transpose_b: bool = False, a_batch_stride: int | None = None,
                        b_batch_stride: int | None = None) -> None:
