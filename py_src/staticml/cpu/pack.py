@@ -1,0 +1,47 @@
+"""Pack numpy weights for the CPU kernels (see layout.py). Native only: the converter (model_cache/)
+calls these; the browser never imports this module.
+
+f16, q8 and q4 are exactly `staticml.quant`'s packing (the GPU's), so one shipped file serves both
+backends; only f32 has a CPU layout of its own (panels), made here or at load by the kernel `pack_f32`.
+"""
+import numpy as np
+
+from .. import quant
+from .layout import PANEL, weight_nbytes
+
+
+def pack_f32(w) -> bytes:
+    """W [N, K] -> panels [ceil(N/8), K, 8] f32 (zero-padded columns)."""
+    w = np.asarray(w, np.float32)
+    if w.ndim != 2:
+        raise ValueError(f"a Linear weight must be 2-D [N_out, K_in], got shape {w.shape}")
+    N, K = w.shape
+    padded = np.zeros((-(-N // PANEL) * PANEL, K), np.float32)
+    padded[:N] = w
+    out = np.ascontiguousarray(padded.reshape(-1, PANEL, K).transpose(0, 2, 1)).tobytes()
+    assert len(out) == weight_nbytes("f32", N, K)
+    return out
+
+
+def pack_f16(w) -> bytes:
+    return quant.pack(w, "f16")[0].tobytes()
+
+
+def quantize_q8(w) -> tuple[bytes, bytes]:
+    """(int8 rows padded to 4 bytes, f32 scale per row): staticml.quant's q8."""
+    words, scales = quant.pack(w, "q8")
+    return words.tobytes(), scales.tobytes()
+
+
+def quantize_q4(w) -> tuple[bytes, bytes]:
+    """(nibbles, f32 scales [N, ceil(K/32)]): staticml.quant's q4."""
+    words, scales = quant.pack(w, "q4")
+    return words.tobytes(), scales.tobytes()
+
+
+def dequantize_q8(wq: bytes, scales: bytes, N: int, K: int) -> np.ndarray:
+    return quant.unpack(np.frombuffer(wq, np.uint32), np.frombuffer(scales, np.float32), "q8", N, K)
+
+
+def dequantize_q4(wq: bytes, scales: bytes, N: int, K: int) -> np.ndarray:
+    return quant.unpack(np.frombuffer(wq, np.uint32), np.frombuffer(scales, np.float32), "q4", N, K)

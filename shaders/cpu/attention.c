@@ -1,0 +1,145 @@
+// Scaled dot-product attention, fused, with the semantics of staticml.ops.attention.reference:
+// q [B, Tq, H, D], k/v [B, Tk, Hkv, D] read through strides (so they can be views into a fused QKV
+// projection), GQA (query head h uses k/v head h / (H / Hkv)), key_mask [B, Tk] f32 (1 attend, 0 pad),
+// causal: query i sees keys j <= i + (Tk - Tq); a query with no visible key gets zeros.
+// out [B, Tq, H, D] contiguous. Threads split (batch, head).
+// When a head's K and V fit the thread's scratch, they are copied once into the matmul kernel's panel
+// layout and both products (q k^T and p v) run on the register-blocked micro-kernel (matmul.c), 64
+// query rows at a time; otherwise a row-by-row path runs.
+#include "matmul.h"
+
+#define QB 64   // query rows per block on the matmul path
+
+void sm_softmax_row(const float *x, const float *mask, float *y, int N);
+
+enum { A_Q, A_K, A_V, A_OUT, A_MASK, A_B, A_TQ, A_TK, A_H, A_HKV, A_D, A_CAUSAL, A_SCALE,
+       A_QSB, A_QST, A_QSH, A_KSB, A_KST, A_KSH, A_VSB, A_VST, A_VSH, A_COUNT };
+
+typedef struct {
+  const float *q, *k, *v;     // row 0 of this (batch, head)
+  float *out;                 // [Tq][out_stride], this head's columns
+  const float *addmask;       // [Tk] 0 or -inf, or 0 = all visible
+  int Tq, Tk, D, qst, kst, vst, out_stride, causal;
+  float scale;
+} head_t;
+
+SM_INLINE float dot(const float *a, const float *b, int D) {
+  v128_t s = wasm_f32x4_splat(0.0f);
+  int d = 0;
+  for (; d + 4 <= D; d += 4) s = madd(wasm_v128_load(a + d), wasm_v128_load(b + d), s);
+  float t = hsum(s);
+  for (; d < D; d++) t += a[d] * b[d];
+  return t;
+}
+
+// keys query i may see: all Tk, or the first i + 1 + Tk - Tq (clamped) when causal
+SM_INLINE int visible_keys(const head_t *h, int i) {
+  if (!h->causal) return h->Tk;
+  int n = i + 1 + h->Tk - h->Tq;
+  return n < 0 ? 0 : (n > h->Tk ? h->Tk : n);
+}
+
+SM_INLINE int panel_path_fits(int Tk, int D) {
+  int T8 = (Tk + 7) & ~7, D8 = (D + 7) & ~7;
+  return (size_t)T8 * D + (size_t)D8 * Tk + (size_t)QB * (D + Tk) <= SM_SCRATCH_FLOATS - Tk;
+}
+
+// p[0:Tk] = probabilities of query row i (zeros past its visible keys)
+SM_INLINE void probabilities(const head_t *h, int i, float *p) {
+  int nk = visible_keys(h, i);
+  if (nk > 0) sm_softmax_row(p, h->addmask, p, nk);   // scale already applied to q
+  for (int j = nk; j < h->Tk; j++) p[j] = 0.0f;
+}
+
+static void head_by_panels(const head_t *h, float *scratch) {
+  int Tk = h->Tk, D = h->D, T8 = (Tk + 7) & ~7, D8 = (D + 7) & ~7;
+  float *kp = scratch;                        // K as panels [T8/8][D][8]: "W" of S = Q K^T
+  float *vp = kp + (size_t)T8 * D;            // V^T as panels [D8/8][Tk][8]: "W" of O = P V
+  float *qc = vp + (size_t)D8 * Tk;           // [QB][D] query rows times scale
+  float *sc = qc + (size_t)QB * D;            // [QB][Tk] scores, then probabilities
+  for (int p = 0; p < T8 / 8; p++)
+    for (int d = 0; d < D; d++)
+      for (int j = 0; j < 8; j++) {
+        int t = 8 * p + j;
+        kp[((size_t)p * D + d) * 8 + j] = t < Tk ? h->k[(size_t)t * h->kst + d] : 0.0f;
+      }
+  for (int p = 0; p < D8 / 8; p++)
+    for (int t = 0; t < Tk; t++)
+      for (int c = 0; c < 8; c++) {
+        int d = 8 * p + c;
+        vp[((size_t)p * Tk + t) * 8 + c] = d < D ? h->v[(size_t)t * h->vst + d] : 0.0f;
+      }
+  for (int i0 = 0; i0 < h->Tq; i0 += QB) {
+    int qb = h->Tq - i0 < QB ? h->Tq - i0 : QB;
+    for (int i = 0; i < qb; i++)
+      for (int d = 0; d < D; d++) qc[(size_t)i * D + d] = h->q[(size_t)(i0 + i) * h->qst + d] * h->scale;
+    epilogue_t es = {0, 0, sc, Tk, ACT_NONE};
+    for (int p = 0; p < T8 / 8; p++)
+      sm_matmul_f32_panel(qc, kp + (size_t)p * D * 8, qb, D, 8 * p, Tk - 8 * p < 8 ? Tk - 8 * p : 8, &es);
+    for (int i = 0; i < qb; i++) probabilities(h, i0 + i, sc + (size_t)i * Tk);
+    epilogue_t eo = {0, 0, h->out + (size_t)i0 * h->out_stride, h->out_stride, ACT_NONE};
+    for (int p = 0; p < D8 / 8; p++)
+      sm_matmul_f32_panel(sc, vp + (size_t)p * Tk * 8, qb, Tk, 8 * p, D - 8 * p < 8 ? D - 8 * p : 8, &eo);
+  }
+}
+
+static void head_by_rows(const head_t *h, float *p) {
+  int D = h->D;
+  for (int i = 0; i < h->Tq; i++) {
+    const float *qi = h->q + (size_t)i * h->qst;
+    int nk = visible_keys(h, i);
+    for (int j = 0; j < nk; j++) p[j] = dot(qi, h->k + (size_t)j * h->kst, D) * h->scale;
+    probabilities(h, i, p);
+    float *o = h->out + (size_t)i * h->out_stride;
+    int d = 0;
+    for (; d + 8 <= D; d += 8) {   // o[d:d+8] = sum_j p[j] v[j, d:d+8]
+      v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+      for (int j = 0; j < nk; j++) {
+        v128_t pj = wasm_f32x4_splat(p[j]);
+        s0 = madd(pj, wasm_v128_load(h->v + (size_t)j * h->vst + d), s0);
+        s1 = madd(pj, wasm_v128_load(h->v + (size_t)j * h->vst + d + 4), s1);
+      }
+      wasm_v128_store(o + d, s0);
+      wasm_v128_store(o + d + 4, s1);
+    }
+    for (; d < D; d++) {
+      float s = 0.0f;
+      for (int j = 0; j < nk; j++) s += p[j] * h->v[(size_t)j * h->vst + d];
+      o[d] = s;
+    }
+  }
+}
+
+static void attention_part(const int32_t *a, int part, int nparts, float *scratch) {
+  int B = a[A_B], H = a[A_H], lo, hi, group = a[A_H] / a[A_HKV], Tk = a[A_TK];
+  const float *key_mask = (const float *)a[A_MASK];
+  float *addmask = scratch + SM_SCRATCH_FLOATS - Tk;   // the last Tk floats of the scratch
+  split_range(B * H, 1, part, nparts, &lo, &hi);
+  int mask_b = -1;
+  for (int bh = lo; bh < hi; bh++) {
+    int b = bh / H, hd = bh % H, g = hd / group;
+    if (key_mask && b != mask_b) {   // 1/0 -> 0/-inf, once per batch row
+      for (int j = 0; j < Tk; j++) addmask[j] = key_mask[(size_t)b * Tk + j] != 0.0f ? 0.0f : -__builtin_inff();
+      mask_b = b;
+    }
+    head_t h = {(const float *)a[A_Q] + (size_t)b * a[A_QSB] + (size_t)hd * a[A_QSH],
+                (const float *)a[A_K] + (size_t)b * a[A_KSB] + (size_t)g * a[A_KSH],
+                (const float *)a[A_V] + (size_t)b * a[A_VSB] + (size_t)g * a[A_VSH],
+                (float *)a[A_OUT] + (size_t)b * a[A_TQ] * H * a[A_D] + (size_t)hd * a[A_D],
+                key_mask ? addmask : 0, a[A_TQ], Tk, a[A_D], a[A_QST], a[A_KST], a[A_VST], H * a[A_D],
+                a[A_CAUSAL], i2f(a[A_SCALE])};
+    if (panel_path_fits(Tk, h.D)) head_by_panels(&h, scratch);
+    else head_by_rows(&h, scratch);
+  }
+}
+
+// Strides are in floats. out [B, Tq, H, D].
+int SM_EXPORT(sm_attention)(int32_t q, int32_t k, int32_t v, int32_t out, int32_t key_mask, int B, int Tq, int Tk,
+                            int H, int Hkv, int D, int causal, float scale, int q_sb, int q_st, int q_sh, int k_sb,
+                            int k_st, int k_sh, int v_sb, int v_st, int v_sh) {
+  if (B < 1 || Tq < 1 || Tk < 1 || H < 1 || Hkv < 1 || H % Hkv || D < 1 || 2 * Tk > SM_SCRATCH_FLOATS) return SM_ERR_SHAPE;
+  int32_t args[A_COUNT] = {q, k, v, out, key_mask, B, Tq, Tk, H, Hkv, D, causal, f2i(scale),
+                           q_sb, q_st, q_sh, k_sb, k_st, k_sh, v_sb, v_st, v_sh};
+  sm_parallel(attention_part, args, A_COUNT, parts_for(B * H, 1));
+  return SM_OK;
+}
