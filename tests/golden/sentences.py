@@ -47,7 +47,8 @@ PASSAGE_250 = (
     "WebAssembly lets a browser run a full Python interpreter at close to native speed, WebGPU gives pages "
     "access to the graphics card for general computation, and service workers with IndexedDB let a site "
     "keep large files on the device and work offline. Put together, a model's weights can be downloaded "
-    "once, verified, stored, and then run entirely on the visitor's own hardware every time after that."
+    "once, verified, stored, and then run entirely on the visitor's own hardware every time after that. "
+    "Nothing about the visitor's text ever has to leave the device, and the site keeps working on a plane."
 )
 
 # Far more than 256 word pieces: must be truncated the way sentence-transformers truncates.

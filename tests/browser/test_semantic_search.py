@@ -1,0 +1,119 @@
+"""The default demo site end to end in headless Chromium (WebGPU = SwiftShader here): embeddings match
+sentence-transformers, the search page works with the keyboard, says what is wrong with a bad query,
+and works offline on the second visit. Leaves a screenshot in test-artifacts/."""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from selenium.webdriver.common.keys import Keys
+
+from harness import chromium
+from harness.chromium import await_js
+from harness.site_server import serving
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "golden"))
+from make_minilm_golden import OUT  # noqa: E402
+from sentences import SENTENCES  # noqa: E402
+
+MIN_COSINE = {"f32": 0.9999, "q8": 0.995}   # the semantic-search issue's bars
+ARTIFACTS = REPO / "test-artifacts"
+SEARCH_READY = ("new Promise((ok, fail) => { const t = setInterval(() => { const m = document.getElementById('search-meta');"
+                " if (m.textContent.startsWith('ready')) { clearInterval(t); ok(m.textContent); }"
+                " if (m.className === 'error') { clearInterval(t); fail(new Error(m.textContent)); } }, 100); })")
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory):
+    from staticml.builder.site import BuildOptions, build
+
+    site = build(BuildOptions(out=tmp_path_factory.mktemp("demo") / "dist", demo_dtypes=("f32", "q8"),
+                              log=lambda *_: None))
+    with serving(site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def profile(tmp_path_factory):
+    """One Chromium profile for the module: the first visit stores the model, later ones reuse it."""
+    return str(tmp_path_factory.mktemp("profile"))
+
+
+def open_page(url: str, profile: str = None):
+    driver = chromium.make_driver(user_data_dir=profile)
+    driver.get(url)
+    return driver
+
+
+@pytest.mark.parametrize("dtype", ["f32", "q8"])
+def test_embeddings_in_the_browser_match_sentence_transformers(demo_url, profile, dtype):
+    golden = np.load(OUT)["embeddings"]
+    driver = open_page(f"{demo_url}?dtype={dtype}", profile)
+    try:
+        info = await_js(driver, "window.staticml.ready")
+        assert info["backend"] == "webgpu"
+        got = np.asarray(await_js(driver, f"window.staticml.embed({json.dumps(SENTENCES)}).then(r => r.map(v => Array.from(v)))"))
+        cosine = (got * golden).sum(axis=1)
+        assert cosine.min() >= MIN_COSINE[dtype], (dtype, SENTENCES[int(cosine.argmin())][:60], float(cosine.min()))
+        info = await_js(driver, "window.staticml.info()")
+        assert info["model"] == {"id": f"all-minilm-l6-v2-{dtype}", "dtype": dtype, "backend": "webgpu",
+                                 "index": "stdlib-docs"}
+        assert info["timings"]["last_embed_ms"] > 0
+    finally:
+        driver.quit()
+
+
+def test_search_page_with_the_keyboard(demo_url, profile):
+    driver = open_page(demo_url, profile)
+    try:
+        assert await_js(driver, SEARCH_READY).startswith("ready: 23")   # the stdlib corpus: > 2,000 documents
+        box = driver.find_element("id", "query")
+        assert driver.switch_to.active_element == box              # focus lands in the search box
+        box.send_keys("read a file line by line", Keys.ENTER)
+        await_js(driver, "new Promise(ok => { const t = setInterval(() => { if (document.querySelectorAll('#results li').length)"
+                         " { clearInterval(t); ok(); } }, 100); })")
+        ids = [e.text for e in driver.find_elements("css selector", "#results .doc-id")]
+        assert len(ids) == 10 and any(i.startswith("fileinput.") for i in ids[:3]), ids
+        meta = driver.find_element("id", "search-meta").text
+        assert "10 results in" in meta and "backend webgpu on swiftshader" in meta and "all-minilm-l6-v2-f32" in meta
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "semantic-search.png"))
+
+        box.clear()
+        box.send_keys("   ", Keys.ENTER)
+        assert driver.find_element("id", "search-meta").text == "Type a few words to search for."
+        long_query = " ".join(["word"] * 300)
+        with pytest.raises(chromium.JSError, match="302 tokens long and the model reads at most 256"):
+            await_js(driver, f"window.staticml.search({json.dumps(long_query)}, 3)")
+        with pytest.raises(chromium.JSError, match="the query is empty"):
+            await_js(driver, "window.staticml.search('', 3)")
+    finally:
+        driver.quit()
+
+
+def test_second_visit_works_offline(demo_url, profile):
+    driver = chromium.make_driver(user_data_dir=profile)
+    try:
+        driver.get(demo_url)                                   # online once more, so the service worker controls it
+        await_js(driver, "window.staticml.ready")
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": True, "latency": 0,
+                                                                    "downloadThroughput": -1, "uploadThroughput": -1})
+        driver.refresh()
+        await_js(driver, SEARCH_READY)
+        hits = await_js(driver, "window.staticml.search('compress a folder into a zip archive', 5)")
+        assert any(h["id"].startswith(("zipfile", "shutil", "tarfile")) for h in hits), hits
+    finally:
+        driver.quit()
+
+
+def test_a_dtype_that_was_not_built_says_so(demo_url):
+    driver = open_page(f"{demo_url}?dtype=q4")
+    try:
+        with pytest.raises(chromium.JSError, match=r'dtype "q4" was not built; this site has: f32, q8'):
+            await_js(driver, "window.staticml.embed(['x'])")
+        assert "was not built" in driver.find_element("id", "search-meta").text
+    finally:
+        driver.quit()

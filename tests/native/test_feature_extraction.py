@@ -1,0 +1,98 @@
+"""all-MiniLM-L6-v2 natively (numpy backend: each op's reference) against sentence-transformers' golden
+embeddings (tests/golden/make_minilm_golden.py), plus the pipeline's and the search's errors."""
+import asyncio
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+sys.path.insert(0, str(GOLDEN))
+from make_minilm_golden import OUT, minilm_dir, sentences_sha256  # noqa: E402
+from sentences import SENTENCES  # noqa: E402
+
+from staticml.pipelines import pipeline  # noqa: E402
+
+# The bars of the semantic-search issue: cosine to sentence-transformers (PyTorch CPU) per dtype.
+MIN_COSINE = {"f32": 0.9999, "f16": 0.999, "q8": 0.995}
+
+
+@pytest.fixture(scope="module")
+def golden() -> np.ndarray:
+    data = np.load(OUT)
+    assert str(data["sentences_sha256"]) == sentences_sha256(SENTENCES), "stale golden file: rerun make_minilm_golden.py"
+    return data["embeddings"]                               # [34, 384]
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_golden_set_has_what_the_issue_asks_for():
+    from staticml.tokenizer import Tokenizer
+
+    tok = Tokenizer.from_file(minilm_dir() / "tokenizer.json")
+    lengths = [len(tok.encode(s, truncation=False).ids) for s in SENTENCES]
+    assert len(SENTENCES) >= 32
+    assert any(230 <= n <= 256 for n in lengths)            # one of about 250 tokens
+    assert max(lengths) > 256                               # one that must be truncated
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16", "q8"])
+def test_embeddings_match_sentence_transformers(golden, dtype):
+    extractor = run(pipeline("feature-extraction", minilm_dir(), dtype=dtype))
+    got = np.asarray(run(extractor.encode(SENTENCES, batch_size=32)))
+    assert got.shape == golden.shape
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    cosine = (got * golden).sum(axis=1)
+    assert cosine.min() >= MIN_COSINE[dtype], (dtype, SENTENCES[int(cosine.argmin())][:60], cosine.min())
+
+
+def test_batches_and_single_calls_agree():
+    extractor = run(pipeline("feature-extraction", minilm_dir()))
+    texts = SENTENCES[:5]
+    together = np.asarray(run(extractor.encode(texts, batch_size=4)))
+    alone = np.asarray([run(extractor.encode([t]))[0] for t in texts])
+    np.testing.assert_allclose(together, alone, atol=2e-6)   # padding never leaks into a row
+    raw = np.asarray(run(extractor.encode(texts[:1], normalize_embeddings=False)))
+    assert abs(np.linalg.norm(raw) - 1) > 1e-3               # normalisation is a real step, not a no-op
+
+
+def test_bad_input_says_what_to_do():
+    extractor = run(pipeline("feature-extraction", minilm_dir()))
+    assert run(extractor.encode([])) == []
+    with pytest.raises(TypeError, match="takes a list of strings"):
+        run(extractor.encode("one string"))
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        run(extractor.encode(["x"], batch_size=0))
+    with pytest.raises(ValueError, match="unknown task 'summarization'"):
+        run(pipeline("summarization", minilm_dir()))
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        run(pipeline("feature-extraction", GOLDEN))
+
+
+def test_search_ranks_by_cosine_and_refuses_bad_queries():
+    from staticml.runtime.numpy_backend import NumpyBackend
+    from staticml.search import QueryError, SemanticSearch
+
+    backend = NumpyBackend()
+    extractor = run(pipeline("feature-extraction", minilm_dir(), backend=backend))
+    docs = [{"id": str(i), "text": t} for i, t in enumerate(SENTENCES[:12])]
+    corpus = np.asarray(run(extractor.encode([d["text"] for d in docs])), np.float32)   # [12, 384]
+    index = SemanticSearch(extractor, docs, backend.weight("corpus", corpus, "f32"))
+    query = "Someone plays the drums."
+    hits = run(index.search(query, k=3))
+    want = corpus @ np.asarray(run(extractor.encode([query]))[0])
+    assert [h["id"] for h in hits] == [str(i) for i in np.argsort(-want)[:3]]
+    assert hits[0]["score"] == pytest.approx(float(want.max()), abs=1e-5)
+    with pytest.raises(QueryError, match="the query is empty"):
+        run(index.search("   ", 3))
+    with pytest.raises(QueryError, match=r"tokens long and the model reads at most 256"):
+        run(index.search(SENTENCES[-1], 3))
+
+
+def test_golden_file_is_what_its_script_makes(golden):
+    from make_minilm_golden import reference_embeddings
+
+    np.testing.assert_allclose(reference_embeddings(SENTENCES), golden, atol=1e-5)
