@@ -1,9 +1,10 @@
 // The in-page benchmark: the scenarios of `python build.py bench`, run against window.staticml.
-// Query parameters: reps (default 10), throughput (batch sizes, e.g. "32,128,512"), report (a path to
+// Query parameters: reps (default 10), warmup (default 2), throughput (batch sizes, e.g. "32,128,512"), report (a path to
 // POST the JSON result to; the GPU kit's contract), plus whatever the app takes (dtype, backend).
 // The result is also left in window.staticmlBench (a Promise) for drivers such as Selenium.
 const params = new URLSearchParams(location.search);
 const reps = Number(params.get("reps") || 10);
+const warmup = Number(params.get("warmup") || 2);
 const report = params.get("report");
 
 function log(line) {
@@ -17,8 +18,8 @@ function stats(times) {
   return { median_ms: +at(0.5).toFixed(2), p90_ms: +at(0.9).toFixed(2), min_ms: +s[0].toFixed(2), n: s.length };
 }
 
-async function timeIt(texts, n, warmup = 2) {
-  for (let i = 0; i < warmup; i++) await window.staticml.embed(texts);
+async function timeIt(texts, n, warm = warmup) {
+  for (let i = 0; i < warm; i++) await window.staticml.embed(texts);
   const times = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
@@ -41,7 +42,7 @@ async function run() {
   }
   for (const size of (params.get("throughput") || "").split(",").filter(Boolean).map(Number)) {
     const texts = Array(size).fill(inputs.throughput_128);
-    const s = await timeIt(texts, Math.max(3, Math.floor(reps / 3)), 1);
+    const s = await timeIt(texts, Math.max(3, Math.floor(reps / 3)), Math.min(warmup, 1));
     result.throughput[`batch_${size}`] = { ...s, sentences_per_s: +(size / (s.median_ms / 1000)).toFixed(1) };
     log(`throughput batch ${size}: ${result.throughput[`batch_${size}`].sentences_per_s} sentences/s`);
   }

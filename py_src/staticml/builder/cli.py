@@ -46,8 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     bench = sub.add_parser("bench", help="run a benchmark in headless Chromium and print JSON + a table",
                            description="Benchmarks that run in real headless Chromium (WebGPU).")
-    bench.add_argument("what", choices=["ops"], help="ops: matmul GFLOP/s per weight dtype, per-dispatch host "
-                                                     "overhead of plans, tiled vs naive matmul")
+    bench.add_argument("what", nargs="?", default="search", choices=["search", "ops"],
+                       help="search (default): the demo site's cold/warm start, bytes and embedding latency per "
+                            "dtype next to sentence-transformers; ops: matmul GFLOP/s per weight dtype, "
+                            "per-dispatch host overhead of plans, tiled vs naive matmul")
+    bench.add_argument("--dtypes", default="f32,q8", metavar="LIST", help="search: the dtypes to build and time")
+    bench.add_argument("--reps", type=int, default=3, help="search: timed runs per case (after one warm-up)")
     bench.add_argument("--quick", action="store_true", help="smaller shapes (a smoke run)")
     bench.add_argument("--only", action="append", choices=["matmul", "host_overhead", "tiled_vs_naive"],
                        help="run only these sections (repeatable)")
@@ -80,10 +84,14 @@ def main(argv=None) -> int:
             from .site import REPO
 
             serve(args.dir or REPO / "dist", args.port, args.host)
-        elif args.command == "bench":
+        elif args.command == "bench" and args.what == "ops":
             from ..bench import ops as bench_ops
 
             return bench_ops.main(quick=args.quick, only=args.only or bench_ops.SECTIONS)
+        elif args.command == "bench":
+            from ..bench import search as bench_search
+
+            return bench_search.main(_dtypes(args.dtypes), args.reps)
     except BuildError as e:
         print(f"build.py {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -49,11 +49,12 @@ def _rules_of(root: Path) -> list:
     return headers.rules(isolated)
 
 
-def make_server(root: Path, port: int, host: str = "127.0.0.1", quiet: bool = False):
+def make_server(root: Path, port: int, host: str = "127.0.0.1", quiet: bool = False, handler_base=None):
+    """handler_base: a SiteHandler subclass to serve with (benchmarks count bytes with one)."""
     root = root.resolve()
     if not (root / "index.html").is_file():
         raise BuildError(f"{root} has no index.html: run `python build.py build` first")
-    handler = functools.partial(type("Handler", (SiteHandler,), {"rules": _rules_of(root), "quiet": quiet}),
+    handler = functools.partial(type("Handler", (handler_base or SiteHandler,), {"rules": _rules_of(root), "quiet": quiet}),
                                 directory=str(root))
     try:
         return http.server.ThreadingHTTPServer((host, port), handler)

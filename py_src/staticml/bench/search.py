@@ -1,0 +1,144 @@
+"""`python build.py bench`: the semantic-search demo in fresh headless Chromium profiles, next to
+sentence-transformers on PyTorch CPU on the same inputs, in the same run. Prints JSON, then a table.
+
+Per built dtype: cold start (empty profile) to the first embedding, bytes the server sent on that first
+visit, then median / p90 latency of 1 short sentence, batch 8, batch 32 and a ~250-token passage
+(site/bench.js, inputs from staticml.bench_inputs); then a warm start offline (same profile, DevTools
+offline) to the first embedding. Every row says which backend and adapter ran it.
+"""
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from .. import bench_inputs
+from ..builder.serve import SiteHandler, make_server
+
+REPO = Path(__file__).resolve().parents[3]
+CASES = {"short_1": [bench_inputs.SHORT], "batch_8": bench_inputs.BATCH_8, "batch_32": bench_inputs.BATCH_32,
+         "passage_250": [bench_inputs.PASSAGE_250]}
+
+
+class CountingHandler(SiteHandler):
+    """Counts the body bytes the server sends: what a first visit really downloads."""
+    sent = 0
+    lock = threading.Lock()
+
+    def copyfile(self, source, outputfile):
+        data = source.read()
+        outputfile.write(data)
+        with CountingHandler.lock:
+            CountingHandler.sent += len(data)
+
+
+def _chromium():
+    sys.path.insert(0, str(REPO / "tests"))
+    from harness import chromium
+
+    return chromium
+
+
+def _page(chromium, url: str, profile: str, offline: bool = False) -> dict:
+    driver = chromium.make_driver(user_data_dir=profile)
+    try:
+        if offline:
+            driver.execute_cdp_cmd("Network.enable", {})
+            driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": True, "latency": 0,
+                                                                        "downloadThroughput": -1, "uploadThroughput": -1})
+        driver.get(url)
+        return chromium.await_js(driver, "window.staticmlBench")
+    finally:
+        driver.quit()
+
+
+def browser_rows(site: Path, dtypes, reps: int, log) -> list[dict]:
+    chromium = _chromium()
+    rows = []
+    server = make_server(site, 0, quiet=True, handler_base=CountingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/bench.html"
+    try:
+        for dtype in dtypes:
+            profile = tempfile.mkdtemp(prefix="staticml-bench-")
+            CountingHandler.sent = 0
+            log(f"{dtype}: cold start in an empty profile, then {reps} timed runs per case")
+            cold = _page(chromium, f"{base}?dtype={dtype}&reps={reps}&warmup=1", profile)
+            if "error" in cold:
+                raise RuntimeError(f"bench page failed for {dtype}: {cold['error']}")
+            sent = CountingHandler.sent
+            # Once more online (the service worker takes control), then offline from the same profile.
+            _page(chromium, f"{base}?dtype={dtype}&reps=1&warmup=0", profile)
+            log(f"{dtype}: warm start offline")
+            warm = _page(chromium, f"{base}?dtype={dtype}&reps=1&warmup=0", profile, offline=True)
+            info = cold["info"]
+            rows.append({"dtype": dtype, "backend": info["backend"], "adapter": info["adapter"],
+                         "cold_first_embedding_ms": cold["first_embedding_ms"],
+                         "warm_offline_first_embedding_ms": warm.get("first_embedding_ms"),
+                         "first_visit_bytes": sent, "latency": cold["latency"]})
+    finally:
+        server.shutdown()
+        server.server_close()
+    return rows
+
+
+def torch_row(reps: int, log) -> dict:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from ..builder.models import model_cache
+
+    log("sentence-transformers on PyTorch CPU, same inputs")
+    model = SentenceTransformer(str(model_cache().default_model_folder()), device="cpu")
+    out = {}
+    for name, texts in CASES.items():
+        model.encode(texts, normalize_embeddings=True)                 # warm-up
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            model.encode(texts, normalize_embeddings=True, batch_size=32)
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        out[name] = {"median_ms": round(statistics.median(times), 2),
+                     "p90_ms": round(times[min(len(times) - 1, int(0.9 * len(times)))], 2), "n": reps}
+    return {"backend": f"pytorch {torch.__version__} cpu, {torch.get_num_threads()} threads", "latency": out}
+
+
+def run(dtypes=("f32", "q8"), reps: int = 3, log=print) -> dict:
+    from ..builder.site import BuildOptions, build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        site = build(BuildOptions(out=Path(tmp) / "dist", demo_dtypes=tuple(dtypes), log=log))
+        rows = browser_rows(site, dtypes, reps, log)
+    ref = torch_row(max(reps, 5), log)
+    for row in rows:
+        row["vs_pytorch"] = {k: round(v["median_ms"] / ref["latency"][k]["median_ms"], 2)
+                             for k, v in row["latency"].items()}
+    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "browser": rows, "pytorch": ref}
+
+
+def table(r: dict) -> str:
+    lines = ["| dtype | backend (adapter) | cold → 1st embedding | warm offline → 1st | first-visit MiB | "
+             "short 1 | batch 8 | batch 32 | ~250 tokens |", "|---|---|---|---|---|---|---|---|---|"]
+    for row in r["browser"]:
+        lat = row["latency"]
+        cells = [f"{lat[k]['median_ms']:.0f} / {lat[k]['p90_ms']:.0f} ms ({row['vs_pytorch'][k]}×)" for k in CASES]
+        a = row["adapter"]
+        lines.append(f"| {row['dtype']} | {row['backend']} ({a.get('architecture') or a.get('vendor')}) | "
+                     f"{row['cold_first_embedding_ms'] / 1000:.1f} s | "
+                     f"{(row['warm_offline_first_embedding_ms'] or 0) / 1000:.1f} s | "
+                     f"{row['first_visit_bytes'] / 2**20:.1f} | " + " | ".join(cells) + " |")
+    lat = r["pytorch"]["latency"]
+    lines.append(f"| — | {r['pytorch']['backend']} | | | | " +
+                 " | ".join(f"{lat[k]['median_ms']:.1f} / {lat[k]['p90_ms']:.1f} ms" for k in CASES) + " |")
+    lines.append("latency cells: median / p90 (browser ÷ PyTorch)")
+    return "\n".join(lines)
+
+
+def main(dtypes=("f32", "q8"), reps: int = 3) -> int:
+    result = run(dtypes, reps, log=lambda *a: print(*a, file=sys.stderr, flush=True))
+    print(json.dumps(result, indent=2))
+    print(table(result))
+    return 0
