@@ -1,5 +1,6 @@
 // The in-page benchmark: the scenarios of `python build.py bench`, run against window.staticml.
-// Query parameters: reps (default 10), warmup (default 2), throughput (batch sizes, e.g. "32,128,512"), report (a path to
+// Query parameters: reps (default 10), warmup (default 2), cases (which latency cases, comma-separated;
+// default all, empty = only the first embedding), throughput (batch sizes, e.g. "32,128,512"), report (a path to
 // POST the JSON result to; the GPU kit's contract), plus whatever the app takes (dtype, backend).
 // The result is also left in window.staticmlBench (a Promise) for drivers such as Selenium.
 const params = new URLSearchParams(location.search);
@@ -36,7 +37,8 @@ async function run() {
   const result = { first_embedding_ms: +performance.now().toFixed(1), info: window.staticml.info(), latency: {}, throughput: {} };
   log(`first embedding after ${result.first_embedding_ms} ms on ${info.backend}`);
   const cases = { short_1: [inputs.short], batch_8: inputs.batch_8, batch_32: inputs.batch_32, passage_250: [inputs.passage_250] };
-  for (const [name, texts] of Object.entries(cases)) {
+  const wanted = params.has("cases") ? params.get("cases").split(",").filter(Boolean) : Object.keys(cases);
+  for (const [name, texts] of Object.entries(cases).filter(([n]) => wanted.includes(n))) {
     result.latency[name] = await timeIt(texts, reps);
     log(`${name}: median ${result.latency[name].median_ms} ms`);
   }

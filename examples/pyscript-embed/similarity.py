@@ -1,24 +1,24 @@
-"""How similar two sentences are: the cosine of their sentence embeddings.
+"""How similar two sentences are: the cosine of their all-MiniLM-L6-v2 sentence embeddings, computed
+with staticml's feature-extraction pipeline on WebGPU in this worker.
 
-PENDING (issue 6): staticml's embedding API (`pipeline("feature-extraction", ...)`) is not in this build yet,
-so `embed` raises `EmbeddingsPending` and the page says so. Wiring it is a change to `embed` only:
-
-    from staticml import pipeline
-    extractor = await pipeline("feature-extraction", "sentence-transformers/all-MiniLM-L6-v2")
-    return await extractor(texts)   # normalized embeddings, one list of floats per text
-
-`cosine` and `similarity` stay as they are. Pure stdlib: this file runs in Pyodide and in CPython.
+The model is the one `build.py build` ships for its demo (the default `--dtypes f32,q8` gives the id below);
+its weights go from the site (or IndexedDB, offline) straight into GPU buffers.
 """
 import math
 
-
-class EmbeddingsPending(RuntimeError):
-    """The embedding model is not wired into this build yet (issue 6)."""
+MODEL = "all-minilm-l6-v2-f32"
+_extractor = None
 
 
 async def embed(texts: list[str]) -> list[list[float]]:
-    raise EmbeddingsPending("sentence embeddings are not in this staticml build yet (issue 6: "
-                            "pipeline(\"feature-extraction\")); the GPU self-test above shows the runtime works")
+    """L2-normalised embeddings, one list of floats per text (the pipeline is made once per worker)."""
+    global _extractor
+    if _extractor is None:
+        from staticml.pipelines import pipeline
+        from staticml.runtime.webgpu_backend import WebGPUBackend
+
+        _extractor = await pipeline("feature-extraction", MODEL, backend=await WebGPUBackend.request())
+    return await _extractor.encode(texts)
 
 
 def cosine(u: list[float], v: list[float]) -> float:

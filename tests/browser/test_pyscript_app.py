@@ -35,15 +35,17 @@ SETTLED = """new Promise(r => { const t0 = Date.now(); const t = setInterval(() 
 WORKER = "document.querySelector('script[type=py][worker]').xworker"
 
 
-def build_app(app: Path, out: Path) -> Path:
+def build_app(app: Path, out: Path, models=()) -> Path:
     from staticml.builder.site import BuildOptions, build
 
-    return build(BuildOptions(out=out, app_dir=app, log=lambda *_: None))
+    return build(BuildOptions(out=out, app_dir=app, models=list(models), log=lambda *_: None))
 
 
 @pytest.fixture(scope="module")
 def example_site(tmp_path_factory) -> Path:
-    return build_app(EXAMPLE, tmp_path_factory.mktemp("pyscript-example") / "dist")
+    from staticml.builder.demo import demo_model
+
+    return build_app(EXAMPLE, tmp_path_factory.mktemp("pyscript-example") / "dist", [demo_model("f32", lambda *_: None)])
 
 
 def _off_origin(urls: list[str], origin: str) -> list[str]:
@@ -106,18 +108,34 @@ def test_worker_runs_staticml_on_webgpu_stays_on_origin_and_works_offline(exampl
         driver.quit()
 
 
-def test_compare_button_reaches_the_worker(example_site):
-    """The button's click runs in the worker (PyScript's DOM proxy) and its answer lands in the page.
-    Until issue 6 wires `pipeline("feature-extraction")` into similarity.py, that answer says so."""
+def test_compare_button_computes_the_native_similarity(example_site):
+    """The click runs in the worker (PyScript's DOM proxy): MiniLM on WebGPU there gives the cosine that
+    staticml's native pipeline (numpy references) gives for the same two sentences."""
+    import asyncio
+
+    import numpy as np
+
+    from staticml.builder.models import model_cache
+    from staticml.pipelines import pipeline
+
+    a, b = "A man is playing a guitar on stage.", "Someone performs music with a guitar."
+    native = asyncio.run(pipeline("feature-extraction", model_cache().default_model_folder()))
+    ea, eb = np.asarray(asyncio.run(native.encode([a, b])))
+    want = float(ea @ eb)
     with serving(example_site) as url:
         driver = chromium.make_driver(extra_flags=ONLY_LOCALHOST)
         try:
             driver.get(url)
             assert await_js(driver, SETTLED) == "ready"
+            for field, text in (("a", a), ("b", b)):
+                driver.find_element("id", field).clear()
+                driver.find_element("id", field).send_keys(text)
             driver.find_element("id", "compare").click()
             text = await_js(driver, "new Promise(r => { const t = setInterval(() => { const s = document"
                                     ".getElementById('result').textContent; if (s && s !== 'computing…') { clearInterval(t); r(s); } }, 50); })")
-            assert "issue 6" in text, text
+            assert text == f"similarity {want:.4f}", (text, want)
+            got = await_js(driver, f"{WORKER}.sync.similarity({json.dumps(a)}, {json.dumps(b)})")
+            assert abs(got - want) < 1e-4, (got, want)   # f32 on the GPU vs float64-accumulated references
             with pytest.raises(chromium.JSError, match="is empty"):
                 await_js(driver, f"{WORKER}.sync.similarity('', 'b')")
         finally:

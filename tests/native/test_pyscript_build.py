@@ -98,6 +98,7 @@ def test_worker_config_points_at_the_sites_pyodide_lockfile_glue_and_app_files(s
     assert glue.read_bytes() == (REPO / "site" / "gpu_glue.js").read_bytes()
     assert 'new URL("../pyodide-lock.json", import.meta.url)' in text
     assert 'registerJsModule("staticml_glue", glue)' in text
+    assert 'registerJsModule("staticml_models", models)' in text  # shipped models load in PyScript too
 
 
 def test_lockfile_lists_the_shipped_wheel_with_its_sha256(site):
@@ -161,7 +162,7 @@ def test_page_in_a_subfolder_with_a_toml_config_file(tmp_path, root):
         "conf/app.toml": 'packages = ["tblib"]\n[files]\n"../data/words.txt" = "./words.txt"\n'
                          '[js_modules.main]\n"../mod.js" = "mod"\n',
     })
-    result = write_app(app, root, repo=REPO, pyodide_digest="0" * 12, log=lambda *_: None)
+    result = write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], log=lambda *_: None)
     assert result.pages == ["sub/page.html"] and not result.needs_cross_origin_isolation
     page = root / "sub" / "page.html"
     html = page.read_text()
@@ -183,7 +184,7 @@ def test_main_thread_scripts_share_one_config_and_authors_core_tags_are_replaced
         '<script type="module" src="./somewhere/pyscript/core.js"></script>'
         '<link rel="stylesheet" href="./somewhere/pyscript/core.css">'
         '<script type="py" config=\'{"packages": ["staticml"]}\'>print(1)</script><script type="py">print(2)</script>')})
-    write_app(app, root, repo=REPO, pyodide_digest="0" * 12, log=lambda *_: None)
+    write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], log=lambda *_: None)
     html = (root / "index.html").read_text()
     assert "somewhere" not in html
     a, b = py_scripts(html)
@@ -195,7 +196,7 @@ def test_main_thread_scripts_share_one_config_and_authors_core_tags_are_replaced
 def test_python_created_workers_also_get_cross_origin_isolation(tmp_path, root):
     app = make_app(tmp_path, {"index.html": PAGE.format('<script type="py" src="./main.py"></script>'),
                               "main.py": "from pyscript import PyWorker\nPyWorker('./w.py')\n", "w.py": ""})
-    assert write_app(app, root, repo=REPO, pyodide_digest="0" * 12, log=lambda *_: None).needs_cross_origin_isolation
+    assert write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], log=lambda *_: None).needs_cross_origin_isolation
 
 
 @pytest.mark.parametrize("files, message", [
@@ -220,7 +221,7 @@ def test_python_created_workers_also_get_cross_origin_isolation(tmp_path, root):
 def test_apps_that_cannot_be_self_hosted_are_refused_with_a_reason(tmp_path, root, files, message):
     app = make_app(tmp_path, files)
     with pytest.raises(BuildError, match=re.escape(message)):
-        write_app(app, root, repo=REPO, pyodide_digest="0" * 12, log=lambda *_: None)
+        write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], log=lambda *_: None)
 
 
 def test_cli_reports_a_missing_app_folder(tmp_path):

@@ -70,9 +70,9 @@ def browser_rows(site: Path, dtypes, reps: int, log) -> list[dict]:
                 raise RuntimeError(f"bench page failed for {dtype}: {cold['error']}")
             sent = CountingHandler.sent
             # Once more online (the service worker takes control), then offline from the same profile.
-            _page(chromium, f"{base}?dtype={dtype}&reps=1&warmup=0", profile)
+            _page(chromium, f"{base}?dtype={dtype}&cases=", profile)
             log(f"{dtype}: warm start offline")
-            warm = _page(chromium, f"{base}?dtype={dtype}&reps=1&warmup=0", profile, offline=True)
+            warm = _page(chromium, f"{base}?dtype={dtype}&cases=", profile, offline=True)
             info = cold["info"]
             rows.append({"dtype": dtype, "backend": info["backend"], "adapter": info["adapter"],
                          "cold_first_embedding_ms": cold["first_embedding_ms"],

@@ -63,7 +63,9 @@ def app_files(app_dir: Path) -> list[str]:
     return out
 
 
-def write_app(app_dir: Path, root: Path, *, repo: Path, pyodide_digest: str, log=print) -> AppBuild:
+def write_app(app_dir: Path, root: Path, *, repo: Path, pyodide_digest: str, glue: str, loader: str,
+              models: list, log=print) -> AppBuild:
+    """glue / loader: the site's hashed GPU glue and model loader assets; models: the page config's list."""
     app_dir = Path(app_dir).resolve()
     if not app_dir.is_dir():
         raise BuildError(f"--app {app_dir}: no such folder")
@@ -81,7 +83,7 @@ def write_app(app_dir: Path, root: Path, *, repo: Path, pyodide_digest: str, log
         shutil.copyfile(app_dir / f, root / folder / f)
 
     core_folder, core_files = write_core(repo, root)
-    interpreter, glue = write_interpreter(repo, root, pyodide_digest)
+    interpreter = write_interpreter(root, pyodide_digest, glue, loader, models)
     shipped = set(json.loads((root / "pyodide-lock.json").read_text())["packages"])
     site = _Site(app_dir, folder, core_folder, interpreter, shipped, [f for f in others if f.endswith(".py")])
 
@@ -97,7 +99,7 @@ def write_app(app_dir: Path, root: Path, *, repo: Path, pyodide_digest: str, log
     # A Python-created worker (pyscript.PyWorker) needs the same isolation as a <script worker>.
     result.needs_cross_origin_isolation |= any("PyWorker(" in (app_dir / f).read_text(encoding="utf-8", errors="replace")
                                                for f in others if f.endswith(".py"))
-    result.precache += ["./" + p for p in [*(f"{folder}/{f}" for f in others), *core_files, interpreter, glue]]
+    result.precache += ["./" + p for p in [*(f"{folder}/{f}" for f in others), *core_files, interpreter]]
     log(f"pyscript app {app_dir.name}: {len(pages)} page(s), {len(others)} file(s) -> {folder}/; "
         f"@pyscript/core -> {core_folder}/"
         + ("; worker scripts: cross-origin isolation on (COOP/COEP)" if result.needs_cross_origin_isolation else ""))

@@ -78,12 +78,18 @@ def write_core(repo: Path, root: Path) -> tuple[str, list[str]]:
 
 INTERPRETER_TEMPLATE = """\
 // PyScript's `interpreter` on this site (written by build.py, see py_src/staticml/builder/pyscript_core.py):
-// the site's own Pyodide core, loaded with the site's lockfile (staticml wheel + sha256), and staticml's GPU
-// glue registered as the Python module `staticml_glue`, as site/worker.js does.
+// the site's own Pyodide core, loaded with the site's lockfile (staticml wheel + sha256), with staticml's GPU
+// glue and model loader registered as the Python modules `staticml_glue` and `staticml_models`, as
+// site/worker.js does.
 import { loadPyodide as loadCore, version } from "../pyodide/__CORE__/pyodide.mjs";
 import * as glue from "./__GLUE__";
+import * as models from "./__LOADER__";
 
 export { version };
+
+// The site's models; manifest URLs made absolute here, since PyScript workers run from blob: URLs.
+const SITE = new URL("../", import.meta.url);
+const MODELS = __MODELS__.map((m) => ({ ...m, manifest: new URL(m.manifest, SITE).href }));
 
 export async function loadPyodide(options = {}) {
   const pyodide = await loadCore({
@@ -91,18 +97,19 @@ export async function loadPyodide(options = {}) {
     indexURL: new URL("../pyodide/__CORE__/", import.meta.url).href,
     lockFileURL: new URL("../pyodide-lock.json", import.meta.url).href,
   });
+  models.configure(MODELS, () => {});
   pyodide.registerJsModule("staticml_glue", glue);
+  pyodide.registerJsModule("staticml_models", models);
   return pyodide;
 }
 """
 
 
-def write_interpreter(repo: Path, root: Path, pyodide_digest: str) -> list[str]:
-    """Write the GPU glue and the interpreter module under assets/; returns their paths (interpreter first)."""
-    glue_bytes = (repo / "site" / "gpu_glue.js").read_bytes()
-    glue = f"assets/{hashed_name('gpu_glue.js', glue_bytes)}"   # the same name site.py gives it
-    (root / glue).write_bytes(glue_bytes)
-    text = INTERPRETER_TEMPLATE.replace("__CORE__", pyodide_digest).replace("__GLUE__", Path(glue).name)
+def write_interpreter(root: Path, pyodide_digest: str, glue: str, loader: str, models: list) -> str:
+    """Write the interpreter module under assets/ and return its path. `glue` and `loader` are the site's
+    content-hashed assets (site.py wrote them); `models` the page config's model list."""
+    text = (INTERPRETER_TEMPLATE.replace("__CORE__", pyodide_digest).replace("__GLUE__", Path(glue).name)
+            .replace("__LOADER__", Path(loader).name).replace("__MODELS__", json.dumps(models)))
     module = f"assets/{hashed_name('pyodide-pyscript.mjs', text.encode())}"
     (root / module).write_text(text)
-    return [module, glue]
+    return module

@@ -158,7 +158,8 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
     if opts.app_dir:
         from .pyscript_app import write_app
 
-        pyscript = write_app(opts.app_dir, root, repo=opts.repo, pyodide_digest=digest, log=opts.log)
+        pyscript = write_app(opts.app_dir, root, repo=opts.repo, pyodide_digest=digest, glue=glue, loader=loader,
+                             models=config["models"], log=opts.log)
         precache += pyscript.precache
         isolated = isolated or pyscript.needs_cross_origin_isolation
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import quant
 from ..ops import argmax, attention, copy, elementwise, embedding, linear, matmul, norm, pooling, rotary, softmax
+from .backend import Backend
 from .plan import Plan
 from .tensor import ITEMSIZE, Storage, Tensor, Weight
 
@@ -34,7 +35,7 @@ def _flat(data, dtype: str, n: int) -> np.ndarray:
     return arr.copy()
 
 
-class NumpyBackend:
+class NumpyBackend(Backend):
     name = "numpy"
 
     def __init__(self):
@@ -57,19 +58,6 @@ class NumpyBackend:
         t.storage.handle = _flat(data, t.dtype, t.storage.nbytes // ITEMSIZE[t.dtype])
         self._dense.clear()
 
-    def packed_weight(self, name: str, dtype: str, N: int, K: int, words=None, scales=None) -> Weight:
-        """A matmul weight already packed in the quant.py layout (what the converter writes)."""
-        w_t = self.constant(f"{name}.words", (N, quant.row_words(dtype, K)), "u32", words)
-        s_shape = {"q8": (N,), "q4": (N, quant.groups(K))}.get(dtype)
-        s_t = self.constant(f"{name}.scales", s_shape, "f32", scales) if s_shape else None
-        return Weight(dtype, N, K, w_t, s_t)
-
-    def weight(self, name: str, w, dtype: str = "f32") -> Weight:
-        """Quantize a float [N, K] matrix (PyTorch Linear layout) into `dtype` and keep it."""
-        words, scales = quant.pack(w, dtype)
-        return self.packed_weight(name, dtype, *np.shape(w), words, scales)
-
-    # ---- plans ----
     def compile_sync(self, plan: Plan) -> "NumpyProgram":
         return NumpyProgram(self, plan)
 

@@ -6,16 +6,15 @@ model code cannot tell which backend runs it. Debug mode (`STATICML_DEBUG=1`, or
 submits after every op, reads each op's output back and checks it (see debug.py).
 """
 import asyncio
-from array import array
 
-from .. import quant
 from ..gpu import usage
 from ..ops import argmax, attention, copy, elementwise, embedding, linear, norm, pooling, rotary, softmax
 from ..ops.dispatch import DUMMY
 from . import debug
+from .backend import Backend
 from .plan import Plan
 from .pool import BufferPool, size_class
-from .tensor import ITEMSIZE, Storage, Tensor, Weight
+from .tensor import ITEMSIZE, Storage, Tensor
 
 UNIFORM_ALIGN = 256  # minUniformBufferOffsetAlignment's default (and SwiftShader's value)
 
@@ -60,7 +59,7 @@ def _replay_fn():
     return _glue_replay[0]
 
 
-class WebGPUBackend:
+class WebGPUBackend(Backend):
     name = "webgpu"
 
     def __init__(self, device):
@@ -109,17 +108,6 @@ class WebGPUBackend:
         if len(raw) != t.storage.nbytes:
             raise ValueError(f"{t.storage.name!r} holds {t.storage.nbytes} bytes, got {len(raw)}")
         self.device.write(t.storage.handle, raw)
-
-    def packed_weight(self, name: str, dtype: str, N: int, K: int, words=None, scales=None) -> Weight:
-        w_t = self.constant(f"{name}.words", (N, quant.row_words(dtype, K)), "u32", words)
-        s_shape = {"q8": (N,), "q4": (N, quant.groups(K))}.get(dtype)
-        s_t = self.constant(f"{name}.scales", s_shape, "f32", scales) if s_shape else None
-        return Weight(dtype, N, K, w_t, s_t)
-
-    def weight(self, name: str, w, dtype: str = "f32") -> Weight:
-        """Quantize a float [N, K] matrix here (needs numpy: natively, or a Pyodide that has it)."""
-        words, scales = quant.pack(w, dtype)
-        return self.packed_weight(name, dtype, len(words), len(w[0]), words, scales)
 
     def release_weights(self) -> None:
         for buf in self._weights:
