@@ -1,6 +1,7 @@
 """What site/worker.js calls in Python. Every function takes a JSON string and returns the JSON
 envelope {"ok": true, "value": ...} or {"ok": false, "error": "<message for a person>"}, so only
 strings cross the worker's FFI boundary and the page never shows a Python traceback."""
+import asyncio
 import functools
 import json
 import os
@@ -95,17 +96,31 @@ async def verify_model(args: dict) -> dict:
     return await model.checksums(_device())
 
 
+async def _once(table: str, key, make):
+    """make() run once per key, shared by concurrent callers (the page's warm-up and a first embed()
+    must not load, download and upload the same model twice); a failure is not cached, so a retry works."""
+    made = _state.setdefault(table, {})
+    if key not in made:
+        made[key] = asyncio.ensure_future(make())
+    try:
+        return await made[key]
+    except BaseException:
+        made.pop(key, None)
+        raise
+
+
 async def _extractor(model_id: str):
     """The feature-extraction pipeline of a shipped model, made once per worker."""
     from .pipelines import pipeline
 
-    made = _state.setdefault("pipelines", {})
-    if model_id not in made:
+    async def make():
         _device()
         t0 = time.perf_counter()
-        made[model_id] = await pipeline("feature-extraction", model_id, backend=_state["backend"])
+        extractor = await pipeline("feature-extraction", model_id, backend=_state["backend"])
         _timing("load_model_ms", t0)
-    return made[model_id]
+        return extractor
+
+    return await _once("pipelines", model_id, make)
 
 
 def _timing(name: str, t0: float) -> None:
@@ -136,16 +151,15 @@ async def _search_index(index_id: str, extractor):
     from .models.weights import LoadedTensorSource
     from .search import SemanticSearch
 
-    made = _state.setdefault("indexes", {})
-    key = (index_id, id(extractor))
-    if key not in made:
+    async def make():
         import staticml_models as loader
 
         loaded = await gpu_weights.load(_device(), index_id)
         corpus = LoadedTensorSource(loaded.tensors).weight(_state["backend"], "corpus.embeddings", "f32")
         docs = json.loads(await loader.fileText(index_id, "docs.json"))
-        made[key] = SemanticSearch(extractor, docs, corpus)
-    return made[key]
+        return SemanticSearch(extractor, docs, corpus)
+
+    return await _once("indexes", (index_id, id(extractor)), make)
 
 
 @_json_api
