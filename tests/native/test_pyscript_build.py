@@ -73,7 +73,7 @@ def test_example_page_loads_self_hosted_pyscript_and_nothing_external(site):
         assert (folder / f).read_bytes() == (PYSCRIPT_DIST / f).read_bytes()
     digest = sha256_bytes("".join(f"{f} {sha256_file(PYSCRIPT_DIST / f)}\n" for f in files).encode())[:12]
     assert folder.name == f"pyscript.{digest}"
-    assert 'navigator.serviceWorker.register("sw.js")' in html
+    assert 'navigator.serviceWorker.register("sw.js", { type: "module" })' in html  # sw.js is a module worker
 
 
 def test_worker_config_points_at_the_sites_pyodide_lockfile_glue_and_app_files(site):
@@ -175,7 +175,7 @@ def test_page_in_a_subfolder_with_a_toml_config_file(tmp_path, root):
         "./words.txt": "a b c\n", "./helper.py": "X = 1\n", "./main.py": "import helper\n"}
     ((url, name),) = config["js_modules"]["main"].items()
     assert name == "mod" and resolve(page, url).read_text() == "export const x = 1;\n"
-    assert 'register("../sw.js")' in html
+    assert 'register("../sw.js", { type: "module" })' in html
     assert "./sub/page.html" in result.precache
 
 

@@ -157,9 +157,11 @@ class _Site:
         sw = posixpath.relpath("sw.js", page_dir)
         inject = (f'\n  <link rel="stylesheet" href="{from_page(self.core_folder + "/core.css")}">'
                   f'\n  <script type="module" src="{from_page(self.core_folder + "/core.js")}"></script>'
-                  # the site's service worker precaches the app, so the second visit works offline
+                  # the site's service worker precaches the app, so the second visit works offline; it is a
+                  # module worker (it imports the IndexedDB shard store), as site/app.js registers it
                   f'\n  <script type="module">if ("serviceWorker" in navigator) navigator.serviceWorker'
-                  f'.register({json.dumps(sw)}).catch((e) => console.warn("service worker:", e));</script>' + icon)
+                  f'.register({json.dumps(sw)}, {{ type: "module" }})'
+                  f'.catch((e) => console.warn("service worker:", e));</script>' + icon)
         close = re.compile(r"</head\s*>", re.I).search(text, head.end)   # after the author's <meta charset> etc.
         at = close.start() if close else head.end
         edits.append((at, at, inject + ("\n" if close else "")))
