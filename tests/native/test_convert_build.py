@@ -27,7 +27,7 @@ def converted(tmp_path_factory):
 
 
 def build(*args):
-    return subprocess.run([sys.executable, str(REPO / "build.py"), "build", *map(str, args)],
+    return subprocess.run([sys.executable, str(REPO / "build.py"), "build", "--no-demo", *map(str, args)],
                           capture_output=True, text=True, timeout=300)
 
 
