@@ -1,7 +1,7 @@
 """Read .safetensors files with every structural check the format allows, so a truncated or corrupted
 file is a clear ConvertError naming the file and the tensor, never a numpy crash or silent garbage.
 
-Format (https://huggingface.co/docs/safetensors): 8-byte little-endian header length N, N bytes of
+Format (the safetensors project's format documentation): 8-byte little-endian header length N, N bytes of
 JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}, then the data block;
 offsets are relative to the data block. We parse it ourselves (instead of safetensors.safe_open) to
 report exactly what is wrong and to read BF16, which numpy has no dtype for. The tests compare our
