@@ -49,11 +49,29 @@ function fail(message) {
   show("Error: " + message, "failed");
 }
 
+// What runs and why, always on the page (staticml never switches backends silently).
+function backendLabel(i) {
+  if (i.backend === "wasm") {
+    const c = i.cpu || {};
+    return `CPU (WebAssembly ${c.relaxed ? "relaxed SIMD" : "SIMD128"}, ${c.threads || 1} thread${c.threads > 1 ? "s" : ""})`;
+  }
+  const a = i.adapter || {};
+  return `WebGPU on ${a.description || a.architecture || a.vendor || "unknown adapter"}` +
+    (i.software_adapter ? " (software adapter: correct but slow)" : "");
+}
+
 function render(i) {
-  const a = i.adapter;
-  show(`Ready: backend ${i.backend} on ${a.description || a.architecture || a.vendor || "unknown adapter"}` +
-       (a.isFallbackAdapter || a.architecture === "swiftshader" ? " (software adapter: correct but slow)" : ""), "ready");
+  show(`Ready: ${backendLabel(i)}`, "ready");
+  $("backend-reason").textContent = `Why: ${i.backend_reason}`;
   $("details").textContent = JSON.stringify(i, null, 2);
+}
+
+// A calibration (real GPU adapters) may change the backend at the first model load: fetch info again.
+async function refreshInfo() {
+  if (!info || !info.calibration_pending) return;
+  Object.assign(info, await send("info", {}));
+  render(info);
+  setDemoInfo();
 }
 
 function send(method, args) {
@@ -143,21 +161,17 @@ window.staticml = {
   ],
 };
 
-// ---- The demo: semantic search with the model the site ships (query parameters dtype= and backend=) ----
+// ---- The demo: semantic search with the model the site ships (query parameter dtype=; backend= is the worker's) ----
 const demo = config.demo || null;
 const params = new URLSearchParams(location.search);
 
 function demoModel() {
   if (!demo) throw new Error("this site was built without the demo model (build.py build --no-demo)");
-  const backend = params.get("backend") || "webgpu";
-  if (!demo.backends.includes(backend)) {
-    throw new Error(`backend ${JSON.stringify(backend)} is not available here; this site has: ${demo.backends.join(", ")}`);
-  }
   const dtype = params.get("dtype") || demo.default_dtype;
   if (!(dtype in demo.models)) {
     throw new Error(`dtype ${JSON.stringify(dtype)} was not built; this site has: ${Object.keys(demo.models).join(", ")}`);
   }
-  return { id: demo.models[dtype], dtype, backend };
+  return { id: demo.models[dtype], dtype };
 }
 
 async function timed(name, promise) {
@@ -171,6 +185,7 @@ async function timed(name, promise) {
 async function embed(texts) {
   if (!Array.isArray(texts) || !texts.every((t) => typeof t === "string")) throw new TypeError("embed() takes an array of strings");
   const rows = await timed("last_embed_ms", call("embed", { texts, model: demoModel().id }));
+  await refreshInfo();
   return rows.map((row) => Float32Array.from(row));
 }
 
@@ -183,7 +198,7 @@ async function search(query, k = 10) {
 function setDemoInfo() {
   if (!info || !demo) return;
   const m = demoModel();
-  info.model = { id: m.id, dtype: m.dtype, backend: m.backend, index: demo.index };
+  info.model = { id: m.id, dtype: m.dtype, backend: info.backend, index: demo.index };
 }
 
 async function startDemo() {
@@ -202,6 +217,7 @@ async function startDemo() {
   $("search-meta").textContent = `loading ${model.id} and the ${demo.index} index…`;
   try {
     const r = await timed("load_search_ms", call("load_search", { model: model.id, index: demo.index }));
+    await refreshInfo();
     $("search-meta").textContent = `ready: ${r.documents} documents, model ${model.id} (${model.dtype}) on ${info.backend}`;
     $("query").disabled = $("search-button").disabled = false;
     $("query").focus();
@@ -224,9 +240,8 @@ $("search-form").addEventListener("submit", async (event) => {
   meta.textContent = "searching…";
   try {
     const results = await search(query, 10);
-    const a = info.adapter;
-    meta.textContent = `${results.length} results in ${info.timings.last_search_ms} ms · backend ${info.backend} on ` +
-      `${a.description || a.architecture || a.vendor} · model ${info.model.id}`;
+    meta.textContent = `${results.length} results in ${info.timings.last_search_ms} ms · ${backendLabel(info)} · ` +
+      `model ${info.model.id}`;
     const list = $("results");
     list.replaceChildren(...results.map((r) => {
       const li = document.createElement("li");
@@ -259,6 +274,7 @@ worker.postMessage({
   config: {
     pyodideIndex: abs(config.pyodideIndex), lockfile: abs(config.lockfile), packages: config.packages,
     models: models.map((m) => ({ ...m, manifest: abs(m.manifest) })),
+    cpuKernels: Object.fromEntries(Object.entries(config.cpuKernels || {}).map(([k, url]) => [k, abs(url)])),
     options: Object.fromEntries(new URLSearchParams(location.search)),
   },
 });

@@ -9,7 +9,7 @@
 // no thread is started per op (shaders/cpu/pool.c).
 
 const WORKER_NAME = "staticml-cpu-pool";
-const ERRORS = { 1: "out of memory (the wasm memory could not grow)", 2: "bad shape or argument", 3: "an index is out of range" };
+export const ERRORS = { 1: "out of memory (the wasm memory could not grow)", 2: "bad shape or argument", 3: "an index is out of range" };
 
 let memory = null;
 let kernels = null;      // the instance's exports
@@ -114,6 +114,9 @@ function check(code, op) {
 }
 
 export function getInfo() { return JSON.stringify(info); }
+
+// The instance's exports, for the plan runner (cpu_plan.js): it calls the kernels without a hop through here.
+export function kernelExports() { return need(); }
 
 // --- memory: a bump arena inside the wasm memory (shaders/cpu/arena.c) ---
 export function alloc(nbytes) {

@@ -1,8 +1,10 @@
-// Model weights, from the network or IndexedDB straight into GPU buffers. Runs in the worker;
-// registered in Pyodide as the module `staticml_models`. Python reads the manifest and decides which
-// shard byte ranges go into which GPU buffers; this module moves the bytes: fetch -> ArrayBuffer ->
-// sha256 check -> IndexedDB -> queue.writeBuffer. Weight bytes never enter the Python/wasm heap.
+// Model weights, from the network or IndexedDB straight into GPU buffers (or the CPU kernels' wasm
+// memory). Runs in the worker; registered in Pyodide as the module `staticml_models`. Python reads the
+// manifest and decides which shard byte ranges go where; this module moves the bytes: fetch ->
+// ArrayBuffer -> sha256 check -> IndexedDB -> queue.writeBuffer (or a copy into the kernels' memory).
+// Weight bytes never enter the Python heap.
 // Only strings and numbers cross to Python (JSON in, JSON out).
+import * as cpu from "./cpu_glue.js";
 import * as glue from "./gpu_glue.js";
 import * as store from "./shard_store.js";
 
@@ -163,9 +165,12 @@ export async function fileText(id, name) {
   return new TextDecoder().decode(buffer);
 }
 
-// copiesJson: [[shard index, byte offset in shard, GPU buffer id, byte offset in buffer, nbytes], ...]
-// (decided by Python from the manifest). Each shard is read once and written with queue.writeBuffer.
-export async function uploadShards(id, copiesJson) {
+// copiesJson: [[shard index, byte offset in shard, destination, byte offset in it, nbytes], ...] (decided
+// by Python from the manifest). target "gpu": the destination is a GPU buffer id (queue.writeBuffer);
+// "wasm": a pointer into the CPU kernels' memory. Each shard is read once.
+export async function uploadShards(id, copiesJson, target = "gpu") {
+  const write = { gpu: (dst, at, bytes) => glue.writeBuffer(dst, at, bytes), wasm: (dst, at, bytes) => cpu.write(dst + at, bytes) }[target];
+  if (!write) throw new Error(`uploadShards: unknown target ${JSON.stringify(target)} (gpu or wasm)`);
   const manifest = await manifestOf(id);
   const copies = JSON.parse(copiesJson);
   const byShard = new Map();
@@ -186,9 +191,9 @@ export async function uploadShards(id, copiesJson) {
       await store.evictExcept(new Set([...await store.presentKeys()].filter((k) => k !== shard.sha256)));
       throw new Error(`shard ${shard.file} of model ${id} was damaged in IndexedDB and has been removed; reload to fetch it again`);
     }
-    for (const [, src, bufferId, dst, n] of list) {
+    for (const [, src, dest, at, n] of list) {
       if (src + n > buffer.byteLength) throw new Error(`model ${id}: copy [${src}, ${src + n}) is outside shard ${shard.file}`);
-      glue.writeBuffer(bufferId, dst, new Uint8Array(buffer, src, n));
+      write(dest, at, new Uint8Array(buffer, src, n));
       bytes += n;
     }
   }

@@ -4,6 +4,8 @@
 //   worker -> page: {kind: "status", text} | {kind: "ready", info} | {kind: "failed", message}
 //                   | {kind: "reply", id, ok, value | message}
 //                   | {kind: "progress", model, done, total} | {kind: "cache", state}   (model downloads)
+import * as cpu from "./cpu_glue.js";
+import * as cpuPlan from "./cpu_plan.js";
 import * as glue from "./gpu_glue.js";
 import * as models from "./model_loader.js";
 
@@ -40,10 +42,13 @@ async function boot(config) {
   if (errors.length) throw new Error("could not load the staticml wheel: " + errors.join("; "));
   mark("packages_ms");
   pyodide.registerJsModule("staticml_glue", glue);
+  pyodide.registerJsModule("staticml_cpu", cpu);
+  pyodide.registerJsModule("staticml_cpu_plan", cpuPlan);
   pyodide.registerJsModule("staticml_models", models);
   entry = pyodide.pyimport("staticml.worker_entry");
-  status("requesting a WebGPU device…");
-  const info = await callPython("boot", config.options);
+  status("choosing a backend (WebGPU or the CPU kernels)…");
+  // The query parameters, plus the URLs of the CPU kernels this site ships (not settable from the URL).
+  const info = await callPython("boot", { ...config.options, cpu_kernels: config.cpuKernels || null });
   mark("device_ms");
   info.timings = { ...timings, ...(info.timings || {}) };
   info.cache = JSON.parse(await models.cacheState().catch((err) => JSON.stringify({ error: err.message })));

@@ -1,5 +1,6 @@
-"""The GPU self-test behind `window.staticml.selftest()`: a vector add and a small matmul on the
-device, checked against plain-Python arithmetic (the browser runtime has no numpy).
+"""The self-test behind `window.staticml.selftest()`: a vector add and a small matmul on the backend
+that runs (the raw kernels on a WebGPU device, the op API on the CPU kernels), checked against
+plain-Python arithmetic (the browser runtime has no numpy).
 
 Shapes are deliberately not multiples of any workgroup or tile size.
 """
@@ -45,5 +46,38 @@ async def small_matmul(device, M: int = 17, K: int = 33, N: int = 9) -> float:
 
 async def run(device) -> dict:
     errors = {"vector_add": await vector_add(device), "matmul": await small_matmul(device)}
+    worst = max(errors.values())
+    return {"ok": worst <= TOLERANCE, "max_abs_err": worst, "errors": errors, "tolerance": TOLERANCE}
+
+
+async def run_on(backend) -> dict:
+    """The self-test on whichever backend runs: the raw kernels on WebGPU, the plan path elsewhere."""
+    if backend.name == "webgpu":
+        return {**await run(backend.device), "backend": backend.name}
+    return {**await run_plan(backend), "backend": backend.name}
+
+
+async def run_plan(backend, n: int = 1000, M: int = 17, K: int = 33, N: int = 9) -> dict:
+    """The same two checks through the op API (ops.add, ops.linear) on any backend: a vector add of n
+    values and x [M, K] @ w [N, K]^T, against plain-Python arithmetic."""
+    from .runtime import Plan, ops
+
+    a, b, x, w = _values(n, 1), _values(n, 2), _values(M * K, 3), _values(N * K, 4)
+    plan = Plan("selftest")
+    total = ops.add(plan.input("a", (n,)), backend.constant("b", (n,), "f32", b))
+    product = ops.linear(plan.input("x", (M, K)), backend.packed_weight("w", "f32", N, K, w))
+    plan.output("sum", total)
+    plan.output("product", product)
+    prog = await backend.compile(plan)
+    try:
+        out = await prog.run({"a": a, "x": x})
+    finally:
+        prog.release()
+    got_sum, got_product = array("f"), array("f")
+    got_sum.frombytes(out["sum"])
+    got_product.frombytes(out["product"])
+    errors = {"vector_add": max(abs(g - (p + q)) for g, p, q in zip(got_sum, a, b)),
+              "matmul": max(abs(got_product[i * N + j] - sum(x[i * K + k] * w[j * K + k] for k in range(K)))
+                            for i in range(M) for j in range(N))}
     worst = max(errors.values())
     return {"ok": worst <= TOLERANCE, "max_abs_err": worst, "errors": errors, "tolerance": TOLERANCE}

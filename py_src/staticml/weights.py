@@ -1,9 +1,10 @@
-"""A converted model's tensors in GPU buffers (model_cache/README.md describes the manifest).
+"""A converted model's tensors in GPU buffers or in the CPU kernels' wasm memory
+(model_cache/README.md describes the manifest).
 
-Python reads the manifest and decides the layout: one GPU buffer per tensor here. The JS model
-loader (site/model_loader.js, `staticml_models`) moves the bytes from the shard it fetched or kept
-in IndexedDB straight into those buffers with queue.writeBuffer, so weights never enter the Python
-heap; only the JSON plan below crosses the FFI.
+Python reads the manifest and decides the layout: one GPU buffer (or one wasm memory block) per tensor.
+The JS model loader (site/model_loader.js, `staticml_models`) moves the bytes from the shard it fetched
+or kept in IndexedDB straight into them (queue.writeBuffer, or a copy into the wasm memory), so weights
+never enter the Python heap; only the JSON plan below crosses the FFI.
 """
 import json
 
@@ -64,14 +65,45 @@ class LoadedModel:
         self.tensors = {}
 
 
+class _CpuMemory:
+    """The CPU backend's side of `load`: blocks of wasm memory instead of GPU buffers."""
+
+    target = "wasm"
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    def buffer(self, nbytes: int, usage_bits: int = 0, shape=None, dtype: str = "") -> int:
+        from .cpu import layout
+
+        if dtype == "f32" and shape and len(shape) == 2:   # a matmul weight may be packed in place later
+            nbytes = max(nbytes, layout.weight_nbytes("f32", *shape))
+        return self.backend.alloc_block(nbytes)
+
+    def release(self, ptr: int) -> None:
+        pass   # the kernels' arena frees only by reset; a reloaded model takes new blocks
+
+    async def read(self, ptr: int, nbytes: int, offset: int = 0) -> bytes:
+        return self.backend.kernels.read(ptr + offset, nbytes)
+
+
+def memory_of(backend):
+    """What `load` allocates in: the GPU device, or the CPU backend's wasm memory."""
+    return _CpuMemory(backend) if backend.name == "wasm" else backend.device
+
+
 async def load(device, model_id: str) -> LoadedModel:
     manifest = json.loads(await loader.manifestText(model_id))
     check_manifest(manifest, model_id)
     ids: dict[str, int] = {}
     try:
         for t in manifest["tensors"]:
-            ids[t["name"]] = device.buffer(t["nbytes"], WEIGHT_USAGE)
-        transfer = json.loads(await loader.uploadShards(model_id, json.dumps(upload_plan(manifest, ids))))
+            if isinstance(device, _CpuMemory):
+                ids[t["name"]] = device.buffer(t["nbytes"], shape=t["shape"], dtype=t["dtype"])
+            else:
+                ids[t["name"]] = device.buffer(t["nbytes"], WEIGHT_USAGE)
+        transfer = json.loads(await loader.uploadShards(model_id, json.dumps(upload_plan(manifest, ids)),
+                                                        getattr(device, "target", "gpu")))
     except BaseException:
         for buffer_id in ids.values():
             device.release(buffer_id)

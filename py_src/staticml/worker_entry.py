@@ -7,9 +7,7 @@ import json
 import os
 import time
 
-from . import __version__, selftest as _selftest, weights
-from .gpu.webgpu import WebGPUDevice
-from .runtime.webgpu_backend import WebGPUBackend
+from . import __version__, backend_choice, selftest as _selftest, weights
 
 _state: dict = {}
 
@@ -34,30 +32,37 @@ async def boot(options: dict) -> dict:
     if options.get("debug") in ("1", "true"):  # ?debug=1: plans submit and check op by op (runtime/debug.py)
         os.environ["STATICML_DEBUG"] = "1"
     t0 = time.perf_counter()
-    device = await WebGPUDevice.request(options.get("power", "high-performance"))
-    _state["device"] = device
-    _state["backend"] = WebGPUBackend(device)
+    choice, gpu_info = await backend_choice.choose(options)
+    _state["choice"] = choice
+    gpu_info = gpu_info or {}
     _state["info"] = {
         "staticml": __version__,
         "pyodide": _pyodide_version(),
-        "backend": device.backend,
-        "adapter": {k: device.info.get(k, "") for k in ("vendor", "architecture", "description", "isFallbackAdapter")},
-        "software_adapter": device.is_software,
-        "features": device.info.get("features", []),
-        "timings": {"request_device_ms": round((time.perf_counter() - t0) * 1000, 1)},
+        **choice.report(),
+        "adapter": {k: gpu_info.get(k, "") for k in ("vendor", "architecture", "description", "isFallbackAdapter")},
+        "software_adapter": bool(gpu_info.get("isFallbackAdapter")) or gpu_info.get("architecture") == "swiftshader",
+        "features": gpu_info.get("features", []),
+        "cpu": choice.backend.kernels.info if choice.backend.name == "wasm" else
+        (choice.calibrate_with.kernels.info if choice.calibrate_with else None),
+        "timings": {"choose_backend_ms": round((time.perf_counter() - t0) * 1000, 1)},
     }
     return _state["info"]
 
 
-def _device() -> WebGPUDevice:
-    if "device" not in _state:
-        raise RuntimeError("staticml has no device yet: boot() did not finish")
-    return _state["device"]
+def _backend():
+    if "choice" not in _state:
+        raise RuntimeError("staticml has no backend yet: boot() did not finish")
+    return _state["choice"].backend
+
+
+def _report_choice() -> None:
+    """info() follows the choice (a calibration may change it after boot)."""
+    _state["info"].update(_state["choice"].report())
 
 
 @_json_api
 async def selftest(args: dict) -> dict:
-    return await _selftest.run(_device())
+    return await _selftest.run_on(_backend())
 
 
 @_json_api
@@ -76,24 +81,26 @@ def _pyodide_version() -> str:
 
 @_json_api
 async def load_model(args: dict) -> dict:
-    """Loads (or reloads) a model's tensors into GPU buffers; returns {tensors: {name: {buffer, offset,
-    nbytes, dtype, shape[, quant]}}, transfer: {...what came from the network / IndexedDB}}."""
+    """Loads (or reloads) a model's tensors into GPU buffers (or the CPU kernels' memory); returns
+    {tensors: {name: {buffer, offset, nbytes, dtype, shape[, quant]}}, transfer: {...what came from the
+    network / IndexedDB}}. `buffer` is a GPU buffer id, or a wasm pointer on the CPU backend."""
     model_id = args["model"]
     loaded = _state.setdefault("models", {})
+    memory = weights.memory_of(_backend())
     if model_id in loaded:
-        loaded.pop(model_id).release(_device())
-    loaded[model_id] = await weights.load(_device(), model_id)
+        loaded.pop(model_id).release(memory)
+    loaded[model_id] = await weights.load(memory, model_id)
     return loaded[model_id].table()
 
 
 @_json_api
 async def verify_model(args: dict) -> dict:
-    """sha256 of every loaded tensor as read back from the GPU."""
+    """sha256 of every loaded tensor as read back from the GPU (or the CPU kernels' memory)."""
     model_id = args["model"]
     model = _state.get("models", {}).get(model_id)
     if model is None:
         raise RuntimeError(f"model {model_id} is not loaded: call loadModel first")
-    return await model.checksums(_device())
+    return await model.checksums(weights.memory_of(_backend()))
 
 
 async def _once(table: str, key, make):
@@ -109,14 +116,26 @@ async def _once(table: str, key, make):
         raise
 
 
+# what a calibration encodes: a small batch of short sentences, the common case of a search box
+CALIBRATION_TEXTS = ["how do I read a file line by line", "sort a list of tuples by the second item",
+                     "parse a date string", "send an HTTP request with headers"]
+
+
 async def _extractor(model_id: str):
     """The feature-extraction pipeline of a shipped model, made once per worker."""
     from .pipelines import pipeline
 
     async def make():
-        _device()
+        _backend()   # booted?
+        choice = _state["choice"]
         t0 = time.perf_counter()
-        extractor = await pipeline("feature-extraction", model_id, backend=_state["backend"])
+        if choice.calibrate_with is not None:   # a real GPU: measure both backends on this model once
+            made = await backend_choice.calibrate(
+                choice, model_id, lambda be: pipeline("feature-extraction", model_id, backend=be), CALIBRATION_TEXTS)
+            extractor = next(iter(made.values()))
+            _report_choice()
+        else:
+            extractor = await pipeline("feature-extraction", model_id, backend=choice.backend)
         _timing("load_model_ms", t0)
         return extractor
 
@@ -154,8 +173,9 @@ async def _search_index(index_id: str, extractor):
     async def make():
         import staticml_models as loader
 
-        loaded = await gpu_weights.load(_device(), index_id)
-        corpus = LoadedTensorSource(loaded.tensors).weight(_state["backend"], "corpus.embeddings", "f32")
+        backend = extractor.model.backend   # the index lives where the model runs
+        loaded = await gpu_weights.load(gpu_weights.memory_of(backend), index_id)
+        corpus = LoadedTensorSource(loaded.tensors).weight(backend, "corpus.embeddings", "f32")
         docs = json.loads(await loader.fileText(index_id, "docs.json"))
         return SemanticSearch(extractor, docs, corpus)
 

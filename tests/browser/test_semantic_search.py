@@ -1,6 +1,7 @@
-"""The default demo site end to end in headless Chromium (WebGPU = SwiftShader here): embeddings match
-sentence-transformers, the search page works with the keyboard, says what is wrong with a bad query,
-and works offline on the second visit. Leaves a screenshot in test-artifacts/."""
+"""The default demo site end to end in headless Chromium: embeddings match sentence-transformers on both
+backends (WebGPU = SwiftShader here, and the WebAssembly SIMD CPU kernels), the search page works with the
+keyboard, says what is wrong with a bad query, and works offline on the second visit; a calibration picks
+the faster backend and is remembered. Leaves a screenshot in test-artifacts/."""
 import json
 import sys
 from pathlib import Path
@@ -47,18 +48,19 @@ def open_page(url: str, profile: str = None):
     return driver
 
 
+@pytest.mark.parametrize("backend", ["webgpu", "wasm"])
 @pytest.mark.parametrize("dtype", ["f32", "q8", "f16"])
-def test_embeddings_in_the_browser_match_sentence_transformers(demo_url, profile, dtype):
+def test_embeddings_in_the_browser_match_sentence_transformers(demo_url, profile, dtype, backend):
     golden = np.load(OUT)["embeddings"]
-    driver = open_page(f"{demo_url}?dtype={dtype}", profile)
+    driver = open_page(f"{demo_url}?dtype={dtype}&backend={backend}", profile)
     try:
         info = await_js(driver, "window.staticml.ready")
-        assert info["backend"] == "webgpu"
+        assert info["backend"] == backend and info["backend_reason"] == f"forced by ?backend={backend}"
         got = np.asarray(await_js(driver, f"window.staticml.embed({json.dumps(SENTENCES)}).then(r => r.map(v => Array.from(v)))"))
         cosine = (got * golden).sum(axis=1)
         assert cosine.min() >= MIN_COSINE[dtype], (dtype, SENTENCES[int(cosine.argmin())][:60], float(cosine.min()))
         info = await_js(driver, "window.staticml.info()")
-        assert info["model"] == {"id": f"all-minilm-l6-v2-{dtype}", "dtype": dtype, "backend": "webgpu",
+        assert info["model"] == {"id": f"all-minilm-l6-v2-{dtype}", "dtype": dtype, "backend": backend,
                                  "index": "stdlib-docs"}
         # The page's search warm-up and this embed() share one model load: no shard is fetched twice.
         shards = [u for u in await_js(driver, "window.staticml.requests()")
@@ -81,7 +83,9 @@ def test_search_page_with_the_keyboard(demo_url, profile):
         ids = [e.text for e in driver.find_elements("css selector", "#results .doc-id")]
         assert len(ids) == 10 and any(i.startswith("fileinput.") for i in ids[:3]), ids
         meta = driver.find_element("id", "search-meta").text
-        assert "10 results in" in meta and "backend webgpu on swiftshader" in meta and "all-minilm-l6-v2-f32" in meta
+        # auto on a software adapter: the CPU kernels, and the page says so
+        assert "10 results in" in meta and "CPU (WebAssembly" in meta and "all-minilm-l6-v2-f32" in meta
+        assert "software emulation (swiftshader)" in driver.find_element("id", "backend-reason").text
         ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "semantic-search.png"))
 
@@ -121,3 +125,24 @@ def test_a_dtype_that_was_not_built_says_so(demo_url):
         assert "was not built" in driver.find_element("id", "search-meta").text
     finally:
         driver.quit()
+
+
+def test_a_calibration_picks_the_faster_backend_and_is_remembered(demo_url, tmp_path):
+    """?calibrate=1 makes SwiftShader count as a real adapter: both backends run the model's real shapes at
+    its first load, the faster one (the CPU kernels, here) is used, and a second visit reuses the result."""
+    profile = str(tmp_path / "profile")
+    for visit in (1, 2):
+        driver = open_page(f"{demo_url}?dtype=q8&calibrate=1", profile)
+        try:
+            info = await_js(driver, "window.staticml.ready")
+            assert info["backend"] == "webgpu" and info["calibration_pending"] is True
+            assert "calibration" in info["backend_reason"]
+            await_js(driver, "window.staticml.embed(['which backend runs this?'])")
+            info = await_js(driver, "window.staticml.info()")
+            cal = info["calibration"]
+            assert info["backend"] == "wasm" == cal["winner"] and info["calibration_pending"] is False, info
+            assert cal["ms"]["wasm"] < cal["ms"]["webgpu"] and cal["cached"] is (visit == 2), cal
+            assert ("calibrated earlier" if visit == 2 else "calibrated on this adapter") in info["backend_reason"]
+            assert "CPU (WebAssembly" in driver.find_element("id", "status").text
+        finally:
+            driver.quit()

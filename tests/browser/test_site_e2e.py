@@ -36,13 +36,16 @@ def test_page_boots_runs_selftest_and_stays_on_its_origin(served, browser):
     browser.get(served)
     info = await_js(browser, "window.staticml.ready")
 
-    assert info["backend"] == "webgpu"
+    # auto on SwiftShader (a software adapter): the WebAssembly SIMD kernels run, and the page says why
+    assert info["backend"] == "wasm" and "software emulation (swiftshader)" in info["backend_reason"]
+    assert info["cpu"]["variant"] in ("relaxed", "simd128") and info["cpu"]["threads"] == 1   # not isolated
     assert info["staticml"] == "0.1.0" and info["pyodide"] == "314.0.7"
     assert set(info["adapter"]) == {"vendor", "architecture", "description", "isFallbackAdapter"}
     assert info["adapter"]["architecture"] == "swiftshader"  # what this machine's Chromium gives
     for phase in ("pyodide_ms", "packages_ms", "device_ms"):
         assert info["timings"][phase] > 0
-    assert "backend webgpu" in browser.find_element("id", "status").text
+    assert browser.find_element("id", "status").text.startswith("Ready: CPU (WebAssembly")
+    assert "software emulation" in browser.find_element("id", "backend-reason").text
 
     result = await_js(browser, "window.staticml.selftest()")
     assert result["ok"] is True and result["max_abs_err"] < 1e-4
@@ -54,6 +57,7 @@ def test_page_boots_runs_selftest_and_stays_on_its_origin(served, browser):
     urls = await_js(browser, "window.staticml.requests()")
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(served))
     assert any("pyodide.asm.wasm" in u for u in urls) and any(u.endswith(".whl") for u in urls)
+    assert any("/assets/kernels-" in u and u.endswith(".wasm") for u in urls)
     foreign = [u for u in urls if not u.startswith(origin + "/")]
     assert foreign == [], f"requests left the origin {origin}: {foreign}"
 
@@ -67,14 +71,41 @@ def test_selftest_button_shows_the_result(served, browser):
     assert browser.find_element("id", "selftest-result").text.startswith("passed (max abs error")
 
 
-def test_a_browser_without_a_webgpu_adapter_gets_a_clear_message(served):
+@pytest.mark.parametrize("forced", ["webgpu", "wasm"])
+def test_a_forced_backend_runs_and_says_so(served, browser, forced):
+    browser.get(f"{served}?backend={forced}")
+    info = await_js(browser, "window.staticml.ready")
+    assert info["backend"] == forced and info["backend_reason"] == f"forced by ?backend={forced}"
+    result = await_js(browser, "window.staticml.selftest()")
+    assert result["ok"] is True and result["backend"] == forced
+    label = {"webgpu": "Ready: WebGPU on ", "wasm": "Ready: CPU (WebAssembly"}[forced]
+    assert browser.find_element("id", "status").text.startswith(label)
+
+
+def test_an_unknown_backend_is_a_clear_error(served, browser):
+    browser.get(f"{served}?backend=cuda")
+    with pytest.raises(JSError, match="backend 'cuda' is not one of auto, webgpu, wasm"):
+        await_js(browser, "window.staticml.ready")
+    assert browser.find_element("tag name", "body").get_attribute("data-state") == "failed"
+
+
+def test_a_browser_without_a_webgpu_adapter_boots_on_the_cpu_with_a_notice(served):
     driver = chromium.make_driver(webgpu=False)  # Chromium on Linux: navigator.gpu exists, no adapter
     try:
         driver.get(served)
-        with pytest.raises(JSError, match="no GPU adapter was granted"):
+        info = await_js(driver, "window.staticml.ready")
+        assert info["backend"] == "wasm"
+        assert info["backend_reason"].startswith("no usable WebGPU in this browser")
+        assert "no GPU adapter was granted" in info["backend_reason"]
+        assert driver.find_element("id", "status").text.startswith("Ready: CPU (WebAssembly")
+        assert "no usable WebGPU" in driver.find_element("id", "backend-reason").text
+        assert await_js(driver, "window.staticml.selftest()")["ok"] is True
+
+        driver.get(f"{served}?backend=webgpu")   # forcing what is not there: a clear error, no traceback
+        with pytest.raises(JSError, match=r"\?backend=webgpu was asked for, but WebGPU is present but no GPU adapter"):
             await_js(driver, "window.staticml.ready")
         status = driver.find_element("id", "status").text
-        assert status.startswith("Error: WebGPU is present but no GPU adapter") and "Traceback" not in status
+        assert status.startswith("Error: ?backend=webgpu was asked for") and "Traceback" not in status
         assert driver.find_element("tag name", "body").get_attribute("data-state") == "failed"
     finally:
         driver.quit()

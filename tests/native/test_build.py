@@ -19,7 +19,9 @@ EXPECTED = [  # every file of a default build, as patterns over its path
     "404.html", "_headers", "index.html", "manifest.webmanifest", "pyodide-lock.json", "sw.js", "vercel.json",
     f"assets/app.{H12}.js", f"assets/gpu_glue.{H12}.js", f"assets/worker.{H12}.js", f"assets/style.{H12}.css",
     f"assets/icon-192.{H12}.png", f"assets/icon-512.{H12}.png",
-    f"assets/model_loader.{H12}.js", f"assets/shard_store.{H12}.js",
+    f"assets/model_loader.{H12}.js", f"assets/shard_store.{H12}.js", f"assets/cpu_glue.{H12}.js",
+    f"assets/cpu_plan.{H12}.js", *(f"assets/kernels-{v}.{H12}.wasm" for v in ("simd128", "relaxed", "simd128-threads",
+                                                                            "relaxed-threads")),
     f"pyodide/{H12}/pyodide.mjs", f"pyodide/{H12}/pyodide.asm.mjs", f"pyodide/{H12}/pyodide.asm.wasm",
     f"pyodide/{H12}/python_stdlib.zip", f"wheels/{H12}/staticml-0.1.0-py3-none-any.whl",
 ]
@@ -67,6 +69,9 @@ def test_index_points_at_the_built_files(built_site):
     config = json.loads(re.search(r'id="staticml-config">(.*?)</script>', html).group(1))
     for key in ("worker", "lockfile", "serviceWorker"):
         assert (built_site / config[key]).is_file(), key
+    assert sorted(config["cpuKernels"]) == ["relaxed", "relaxed-threads", "simd128", "simd128-threads"]
+    for url in config["cpuKernels"].values():   # the CPU kernels: real wasm modules, precached like the rest
+        assert (built_site / url).read_bytes()[:4] == b"\0asm", url
     assert (built_site / config["pyodideIndex"] / "pyodide.mjs").is_file()
     for ref in re.findall(r'(?:src|href)="\./([^"]+)"', html):
         assert (built_site / ref).is_file(), ref

@@ -3,7 +3,8 @@
     dist/
       index.html 404.html sw.js manifest.webmanifest pyodide-lock.json   fixed names, revalidated
       _headers vercel.json                                                host configuration
-      assets/<name>.<sha12>.<ext>                                         page script, worker, glue, css, icons
+      assets/<name>.<sha12>.<ext>                                         page script, worker, glue, css, icons,
+                                                                          the CPU kernels (kernels-*.wasm)
       pyodide/<sha12>/                                                    the Pyodide core, hash of its files
       wheels/<sha12>/<wheel>                                              the app's wheels
       models/<model-id>/manifest.<sha12>.json, <sha256>.bin, ...           converted models (`--model`)
@@ -24,6 +25,7 @@ from .hashing import hashed_name, sha256_bytes, sha256_file
 from .limits import check_host_limits
 from .lockfile import wheel_entry, write_lockfile
 from .models import include_model
+from .wasm_kernels import build_wasm
 from .wheel import build_staticml_wheel
 
 REPO = Path(__file__).resolve().parents[3]
@@ -112,18 +114,28 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
         shipped = [include_model(folder, root, opts.log) for folder in demo_folders(opts.demo_dtypes, opts.log)]
         models += shipped
         demo = {"index": INDEX_ID, "models": {m["dtype"]: m["id"] for m in shipped if m["id"] != INDEX_ID},
-                "default_dtype": opts.demo_dtypes[0], "backends": ["webgpu"]}
+                "default_dtype": opts.demo_dtypes[0]}
     precache += [m["manifest"] for m in models]
 
     glue = asset("gpu_glue.js", (site / "gpu_glue.js").read_bytes())
     store = asset("shard_store.js", (site / "shard_store.js").read_bytes())
+    cpu_glue = asset("cpu_glue.js", (site / "cpu_glue.js").read_bytes())
 
     def imports(src: str) -> str:  # the site's modules import each other by their content-hashed names
         return (src.replace('"./gpu_glue.js"', json.dumps("./" + Path(glue).name))
-                   .replace('"./shard_store.js"', json.dumps("./" + Path(store).name)))
+                   .replace('"./shard_store.js"', json.dumps("./" + Path(store).name))
+                   .replace('"./cpu_glue.js"', json.dumps("./" + Path(cpu_glue).name)))
+
+    # The CPU backend: the WebAssembly SIMD kernels (four builds; site/cpu_glue.js picks one at load).
+    with tempfile.TemporaryDirectory() as wasm_tmp:
+        cpu_kernels = {p.stem.removeprefix("kernels-"): asset(p.name, p.read_bytes())
+                       for p in build_wasm(Path(wasm_tmp), cache_dir=opts.repo / "build" / "wasm-cache")}
+    cpu_plan = asset("cpu_plan.js", imports((site / "cpu_plan.js").read_text()).encode())
 
     loader = asset("model_loader.js", imports((site / "model_loader.js").read_text()).encode())
-    worker_src = imports((site / "worker.js").read_text()).replace('"./model_loader.js"', json.dumps("./" + Path(loader).name))
+    worker_src = (imports((site / "worker.js").read_text())
+                  .replace('"./model_loader.js"', json.dumps("./" + Path(loader).name))
+                  .replace('"./cpu_plan.js"', json.dumps("./" + Path(cpu_plan).name)))
     worker = asset("worker.js", worker_src.encode())
     app = asset("app.js", (site / "app.js").read_bytes())
     css = asset("style.css", (site / "style.css").read_bytes())
@@ -131,7 +143,7 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
 
     config = {"worker": worker, "pyodideIndex": f"./pyodide/{digest}/", "lockfile": "./pyodide-lock.json",
               "packages": sorted(e["name"] for e in entries), "serviceWorker": "./sw.js",
-              "staticml": __version__, "pyodide": PYODIDE_VERSION,
+              "staticml": __version__, "pyodide": PYODIDE_VERSION, "cpuKernels": cpu_kernels,
               "models": [{k: m[k] for k in ("id", "manifest", "dtype", "total_bytes")} for m in models],
               "demo": demo}
     html = (site / "index.html").read_text()

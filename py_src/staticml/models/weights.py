@@ -57,7 +57,7 @@ class ArraySource:
 
 
 class LoadedTensorSource:
-    """Tensors the model loader already put in GPU buffers (staticml.weights.load), by manifest name:
+    """Tensors the model loader already put in GPU buffers or wasm memory (staticml.weights.load), by manifest name:
     {name: {buffer, offset, nbytes, dtype, shape[, quant]}}. The stored dtype is what runs."""
 
     def __init__(self, tensors: dict):
@@ -91,4 +91,4 @@ class LoadedTensorSource:
         if stored in ("q8", "q4"):
             s = self._entry(e["quant"]["scales"])
             scales = backend.adopt(e["quant"]["scales"], tuple(s["shape"]), "f32", s["buffer"])
-        return Weight(stored, N, K, words, scales)
+        return backend.finish_weight(Weight(stored, N, K, words, scales))

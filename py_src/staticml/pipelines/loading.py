@@ -22,7 +22,7 @@ class PipelineModel:
     dtype: str
     pooling: str = "mean"
     max_length: int = 512
-    gpu_tensors: object = None   # the staticml.weights.LoadedModel owning the GPU buffers (browser)
+    gpu_tensors: object = None   # the staticml.weights.LoadedModel owning the GPU buffers / wasm blocks (browser)
 
 
 def pooling_mode(pooling_config: dict | None) -> str:
@@ -73,15 +73,17 @@ async def load_model(model, backend=None, dtype: str = "f32") -> PipelineModel:
 
 
 async def load_shipped_model(model_id: str, backend) -> PipelineModel:
-    """A model the site ships, by id: shards -> GPU buffers (never through Python), tokenizer from its files."""
+    """A model the site ships, by id: shards -> GPU buffers or the CPU kernels' memory (never through
+    Python), tokenizer from its files."""
     import staticml_models as loader
 
     from .. import weights as gpu_weights
     from ..tokenizer import Tokenizer
 
-    if backend is None or backend.name != "webgpu":
-        raise ValueError("models shipped with the site load onto the WebGPU backend")
-    loaded = await gpu_weights.load(backend.device, model_id)
+    if backend is None or backend.name not in ("webgpu", "wasm"):
+        raise ValueError("models shipped with the site load onto the WebGPU or the CPU (wasm) backend; "
+                         f"got {getattr(backend, 'name', backend)!r}")
+    loaded = await gpu_weights.load(gpu_weights.memory_of(backend), model_id)
     manifest = loaded.manifest
     st = manifest.get("sentence_transformers") or {}
     files = manifest.get("files", {})

@@ -1,0 +1,374 @@
+"""The CPU backend: runs a Plan on the WebAssembly SIMD kernels (shaders/cpu/*.c) instead of the GPU.
+
+Same API as `webgpu_backend.WebGPUBackend` and `numpy_backend.NumpyBackend` (constant / packed_weight /
+adopt / write / compile / run), so model code cannot tell which backend runs it:
+
+    kernels = await CpuKernels.load(wasm_urls, threads=0)       # staticml.cpu.kernels
+    be = CpuBackend(kernels)
+    prog = await be.compile(plan)                                # the kernel calls, recorded once
+    outs = await prog.run({"x": x_bytes})                        # {"y": bytes}
+
+Tensors live in the kernels' wasm memory and are named by int pointers. Weights and constants are
+allocated once (they stay for the life of the kernels); a program's inputs and intermediates share one
+scratch block laid out at compile time by liveness, allocated at the start of each run and freed at its
+end, so plans for many shape buckets cost no memory while idle. A run is one FFI call into
+site/cpu_plan.js, which calls every kernel in order (mirroring the GPU's plan replay), plus one write
+per input and one read per output.
+
+f32 matmul weights use the CPU's panel layout (staticml.cpu.layout); they arrive row-major (the GPU's
+layout, what the converter ships) and are packed in place once, when they become a Weight.
+"""
+import json
+
+from ..cpu import layout
+from ..cpu.kernels import ACT, EMBED_DTYPES
+from . import debug
+from .backend import Backend
+from .plan import Plan
+from .tensor import ITEMSIZE, Storage, Tensor, Weight
+
+ALIGN = 64    # every scratch slot starts on a cache line; SIMD kernels may read up to 15 bytes past a row
+SLACK = 64    # ...so each slot is followed by this many readable bytes
+MATMUL_FN = {"f32": "sm_matmul_f32", "f16": "sm_matmul_f16", "q8": "sm_matmul_q8", "q4": "sm_matmul_q4"}
+BINARY_OP = {"add": 0, "mul": 1}
+
+
+def _bytes(data) -> bytes:
+    if hasattr(data, "tobytes"):
+        return data.tobytes()
+    return bytes(memoryview(data).cast("B"))
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _plan_glue():
+    from ..env import IN_PYODIDE
+
+    if not IN_PYODIDE:
+        raise RuntimeError("the CPU backend runs inside Pyodide in a browser; natively use the numpy backend")
+    import staticml_cpu_plan  # registered by site/worker.js (site/cpu_plan.js)
+
+    return staticml_cpu_plan
+
+
+class CpuBackend(Backend):
+    name = "wasm"
+
+    def __init__(self, kernels):
+        self.kernels = kernels             # staticml.cpu.kernels.CpuKernels
+        self._block_bytes: dict[int, int] = {}   # pointer -> bytes allotted there (alloc_block)
+        self._tables: set[int] = set()           # pointers handed out as f32 constants
+        self._packed: dict[int, int] = {}        # row-major f32 weight pointer -> its panel pointer
+
+    def alloc_block(self, nbytes: int) -> int:
+        """Memory for the life of the kernels (weights, constants): 64-byte aligned."""
+        ptr = self.kernels.alloc(max(4, nbytes))
+        self._block_bytes[ptr] = max(4, nbytes)
+        return ptr
+
+    @classmethod
+    async def load(cls, wasm_urls: dict, variant: str = "auto", threads: int = 0) -> "CpuBackend":
+        from ..cpu.kernels import CpuKernels
+
+        return cls(await CpuKernels.load(wasm_urls, variant, threads))
+
+    def describe(self) -> dict:
+        info = self.kernels.info
+        return {"backend": self.name, "adapter": None, "software_adapter": None,
+                "linear_variant": f"wasm-{info.get('variant')}", "threads": info.get("threads"),
+                "f16_weights": "expanded to f32 per panel", "cpu": info}
+
+    # ---- weights and constants ----
+    def constant(self, name: str, shape, dtype: str = "f32", data=None) -> Tensor:
+        t = self.adopt(name, shape, dtype, self.alloc_block(_numel(shape) * ITEMSIZE[dtype]))
+        if data is not None:
+            self.write(t, data)
+        return t
+
+    def adopt(self, name: str, shape, dtype: str, ptr: int) -> Tensor:
+        """A tensor over wasm memory someone else filled (the model loader, staticml.weights.load_cpu)."""
+        if dtype == "f32":
+            if self._packed.get(ptr) == ptr:
+                raise ValueError(f"{name} was already packed in place as a matmul weight and cannot also be read "
+                                 "as a table; tied weights need the table adopted first")
+            self._tables.add(ptr)
+        return Tensor(Storage(_numel(shape) * ITEMSIZE[dtype], "weight", name, ptr, self), shape, dtype)
+
+    def write(self, t: Tensor, data) -> None:
+        raw = _bytes(data)
+        if len(raw) != t.storage.nbytes:
+            raise ValueError(f"{t.storage.name!r} holds {t.storage.nbytes} bytes, got {len(raw)}")
+        self.kernels.write(t.storage.handle, raw)
+
+    def packed_weight(self, name: str, dtype: str, N: int, K: int, words=None, scales=None) -> Weight:
+        if dtype != "f32":
+            return super().packed_weight(name, dtype, N, K, words, scales)
+        # room for the panel layout (it pads N to a multiple of 8), filled row-major, packed by finish_weight
+        ptr = self.alloc_block(layout.weight_nbytes("f32", N, K))
+        w = Weight("f32", N, K, Tensor(Storage(4 * N * K, "weight", f"{name}.words", ptr, self), (N, K), "u32"), None)
+        if words is not None:
+            self.write(w.words, words)
+        return self.finish_weight(w)
+
+    def finish_weight(self, w: Weight) -> Weight:
+        """An f32 Weight with row-major words -> the same Weight over panel-packed words (made once per
+        pointer). In place when the block has room for the panels (the CPU model loader allots it), else
+        (or when the words are also read as a table, e.g. tied embeddings) into a new block."""
+        if w.dtype != "f32":
+            return w
+        k, N, K = self.kernels, w.N, w.K
+        panel_bytes = layout.weight_nbytes("f32", N, K)
+        src = w.words.storage.handle + 4 * w.words.offset
+        if src not in self._packed:
+            in_place = (not w.words.offset and src not in self._tables
+                        and self._block_bytes.get(src, 0) >= panel_bytes)
+            if in_place:
+                mark = k.mark()
+                try:   # the packer reads rows while writing panels: give it a copy of the rows
+                    tmp = k.alloc(4 * N * K)
+                    k.copy(src, tmp, [N * K], [1])
+                    k.pack_f32(tmp, src, N, K)
+                finally:
+                    k.reset(mark)
+                self._packed[src] = src
+            else:
+                self._packed[src] = self.alloc_block(panel_bytes)
+                k.pack_f32(src, self._packed[src], N, K)
+        panels = Tensor(Storage(panel_bytes, "weight", w.words.storage.name, self._packed[src], self),
+                        (panel_bytes // 4,), "u32")
+        return Weight("f32", N, K, panels, None)
+
+    # ---- plans ----
+    async def compile(self, plan: Plan, debug_mode: bool = None) -> "CpuProgram":
+        return CpuProgram(self, plan, debug.enabled() if debug_mode is None else debug_mode)
+
+
+class CpuProgram:
+    """A plan as a list of kernel calls over one scratch block (inputs and intermediates)."""
+
+    def __init__(self, backend: CpuBackend, plan: Plan, debug_mode: bool = False):
+        self.backend, self.plan, self.debug = backend, plan, debug_mode
+        self.slots: dict = {}       # Storage -> byte offset in the scratch block
+        self.scratch_bytes = 0
+        self._layout()
+        self.calls = []             # [export name, [args], [indexes of args that are scratch offsets], node index]
+        for node in plan.nodes:
+            if node.out.numel:
+                encode(self, node)
+        self._glue = _plan_glue()
+        self._id = self._glue.preparePlan(json.dumps([c[:3] for c in self.calls]))
+
+    # -- memory --
+    def _layout(self) -> None:
+        """Offsets by liveness: an intermediate's slot is reused once its last reader has run."""
+        last_use = {}
+        for node in self.plan.nodes:
+            for t in node.tensors():
+                last_use[t.storage] = node.index
+        for t in self.plan.outputs.values():
+            last_use[t.storage] = len(self.plan.nodes)
+        free: dict[int, list[int]] = {}
+
+        def place(st: Storage) -> None:
+            size = -(-max(st.nbytes, 4) // ALIGN) * ALIGN + SLACK
+            if free.get(size):
+                self.slots[st] = free[size].pop()
+            else:
+                self.slots[st] = self.scratch_bytes
+                self.scratch_bytes += size
+
+        for t in self.plan.inputs.values():
+            place(t.storage)
+        for node in self.plan.nodes:
+            place(node.out.storage)
+            for t in {id(x.storage): x for x in [*node.tensors(), node.out]}.values():
+                s = t.storage
+                if s.kind == "temp" and last_use.get(s, node.index) == node.index:
+                    size = -(-max(s.nbytes, 4) // ALIGN) * ALIGN + SLACK
+                    free.setdefault(size, []).append(self.slots[s])
+
+    def ptr(self, t) -> tuple:
+        """(value, is a scratch offset) of a tensor's first element; None -> (0, False) (absent)."""
+        if t is None:
+            return 0, False
+        if t.storage.kind == "weight":
+            return t.storage.handle + 4 * t.offset, False
+        return self.slots[t.storage] + 4 * t.offset, True
+
+    def call(self, fn: str, node, *args) -> None:
+        """Record one kernel call; an arg that is a Tensor (or None) becomes its pointer."""
+        values, rel = [], []
+        for i, a in enumerate(args):
+            if a is None or isinstance(a, Tensor):
+                v, is_rel = self.ptr(a)
+                if is_rel:
+                    rel.append(i)
+                values.append(v)
+            else:
+                values.append(a)
+        self.calls.append([fn, values, rel, node.index])
+
+    # -- running --
+    def _run(self, inputs: dict, body):
+        missing = set(self.plan.inputs) - set(inputs)
+        if missing:
+            raise ValueError(f"plan {self.plan.name!r} needs inputs {sorted(missing)}")
+        k = self.backend.kernels
+        mark = k.mark()
+        try:
+            base = k.alloc(self.scratch_bytes)
+            for name, t in self.plan.inputs.items():
+                raw = _bytes(inputs[name])
+                if len(raw) != t.storage.nbytes:
+                    raise ValueError(f"input {name!r} must be {t.numel} {t.dtype} values ({t.storage.nbytes} bytes), "
+                                     f"got {len(raw)} bytes")
+                k.write(base + self.slots[t.storage], raw)
+            extra = body(base)
+            outs = {name: k.read(base + self.ptr(t)[0], t.numel * ITEMSIZE[t.dtype])
+                    for name, t in self.plan.outputs.items()}
+        finally:
+            k.reset(mark)
+        return outs, extra
+
+    def run_sync(self, inputs: dict) -> dict:
+        """Write inputs, run every kernel call in one FFI call, read the outputs: {name: bytes}."""
+        if self.debug:
+            return self.run_debug(inputs)["outputs"]
+        return self._run(inputs, lambda base: self._glue.runPlan(self._id, base))[0]
+
+    async def run(self, inputs: dict) -> dict:
+        return self.run_sync(inputs)
+
+    def run_debug(self, inputs: dict) -> dict:
+        """Call by call; each op's output is read and checked (debug.check_node). Returns the trace."""
+        k = self.backend.kernels
+
+        def body(base):
+            trace, start = [], 0
+            ends = {}
+            for i, c in enumerate(self.calls):
+                ends[c[3]] = i + 1
+            for node in self.plan.nodes:
+                if node.index not in ends:
+                    continue
+                self._glue.runRange(self._id, base, start, ends[node.index])
+                start = ends[node.index]
+                out = k.read(base + self.ptr(node.out)[0], node.out.numel * ITEMSIZE[node.out.dtype])
+                trace.append({"index": node.index, "op": node.op,
+                              "keys": sorted({c[0] for c in self.calls if c[3] == node.index}), "out": out})
+                debug.check_node(node, out)
+            return trace
+
+        outs, trace = self._run(inputs, body)
+        return {"outputs": outs, "trace": trace}
+
+    def release(self) -> None:
+        if self._id is not None:
+            self._glue.releasePlan(self._id)
+            self._id = None
+
+
+def _rows(t: Tensor) -> int:
+    return t.numel // t.shape[-1] if t.shape and t.shape[-1] else 0
+
+
+def _copy_args(shape, src_strides, dst_strides) -> list:
+    """sm_copy's 12 shape/stride ints (in elements): shape padded on the left to 4 dims with 1, strides with 0."""
+    pad = 4 - len(shape)
+    return [*([1] * pad), *shape, *([0] * pad), *src_strides, *([0] * pad), *dst_strides]
+
+
+def _contiguous_strides(shape) -> list:
+    out, acc = [], 1
+    for d in reversed(shape):
+        out.insert(0, acc)
+        acc *= d
+    return out
+
+
+def encode(p: CpuProgram, node) -> None:
+    """The kernel call(s) of one plan node (the op contract is ops/README.md; shaders/README.md the C ABI)."""
+    i, q, op, out = node.inputs, node.params, node.op, node.out
+    if op == "linear":
+        x, w = i["x"], i["w"]
+        p.call(MATMUL_FN[w.dtype], node, x, w.words, *([w.scales] if w.dtype in ("q8", "q4") else []),
+               i["bias"], i["residual"], out, _rows(x), w.K, w.N, ACT[q["act"]])
+    elif op == "matmul":
+        a, b = i["a"], i["b"]
+        batch = a.shape[0] if a.ndim == 3 else 1
+        M, K = a.shape[-2], a.shape[-1]
+        N = b.shape[-2] if q["transpose_b"] else b.shape[-1]
+        p.call("sm_matmul_batched", node, a, b, out, batch, M, K, N, int(q["transpose_b"]), M * K, K * N)
+    elif op in BINARY_OP:
+        a, b = i["a"], i["b"]
+        if b.numel != a.numel:   # b broadcast over a's leading dimensions: repeat it into the output first
+            lead = a.numel // b.numel
+            p.call("sm_copy", node, b, out, *_copy_args([lead, b.numel], [0, 1], [b.numel, 1]))
+            p.call("sm_binary", node, a, out, out, a.numel, BINARY_OP[op])
+        else:
+            p.call("sm_binary", node, a, b, out, a.numel, BINARY_OP[op])
+    elif op == "layer_norm":
+        x = i["x"]
+        p.call("sm_layer_norm", node, x, i["gamma"], i["beta"], out, _rows(x), x.shape[-1], q["eps"])
+    elif op == "rms_norm":
+        x = i["x"]
+        p.call("sm_rms_norm", node, x, i["gamma"], out, _rows(x), x.shape[-1], q["eps"])
+    elif op == "l2_normalize":
+        x = i["x"]
+        p.call("sm_l2_normalize", node, x, out, _rows(x), x.shape[-1], q["eps"])
+    elif op == "softmax":
+        x, mask = i["x"], i["mask"]
+        rows = _rows(x)
+        period = rows // mask.shape[0] if mask is not None else 1
+        p.call("sm_softmax", node, x, mask, out, rows, x.shape[-1], period, q["scale"])
+    elif op == "embedding":
+        ids, table = i["ids"], i["table"]
+        B, T = ids.shape
+        p.call("sm_embedding", node, ids, i["type_ids"], table, i["pos_table"], i["type_table"], out, B, T,
+               table.shape[1], table.shape[0], EMBED_DTYPES["f32"], 0, q["pos_offset"])
+    elif op == "attention":
+        qq, k, v = i["q"], i["k"], i["v"]
+        B, Tq, H, D = qq.shape
+        p.call("sm_attention", node, qq, k, v, out, i["key_mask"], B, Tq, k.shape[1], H, k.shape[2], D,
+               int(q["causal"]), q["scale"], *qq.strides[:3], *k.strides[:3], *v.strides[:3])
+    elif op == "rotary":
+        _encode_rotary(p, node)
+    elif op == "mean_pool":
+        x = i["x"]
+        p.call("sm_mean_pool", node, x, i["mask"], out, *x.shape)
+    elif op == "argmax":
+        x = i["x"]
+        p.call("sm_argmax", node, x, out, _rows(x), x.shape[-1])
+    elif op == "copy":
+        x = i["x"]
+        p.call("sm_copy", node, x, out, *_copy_args(x.shape, x.strides, _contiguous_strides(x.shape)))
+    elif op == "concat":
+        axis, strides = q["axis"], _contiguous_strides(out.shape)
+        start = 0
+        for part in i["xs"]:
+            dst = out._view(part.shape, strides, start * strides[axis])
+            p.call("sm_copy", node, part, dst, *_copy_args(part.shape, part.strides, strides))
+            start += part.shape[axis]
+    else:
+        raise NotImplementedError(f"the CPU backend has no op {op!r}")
+
+
+def _encode_rotary(p: CpuProgram, node) -> None:
+    """cos/sin tables [T, R/2] are computed once here (float64, as the reference) and kept as constants."""
+    import math
+    from array import array
+
+    x, q = node.inputs["x"], node.params
+    B, T, H, D = x.shape
+    R = q["rotary_dim"]
+    inv = [q["theta"] ** (-2 * j / R) for j in range(R // 2)]
+    angles = [(q["pos_offset"] + t) * f for t in range(T) for f in inv]
+    be = p.backend
+    cos = be.constant(f"rotary#{node.index}.cos", (T, R // 2), "f32", array("f", map(math.cos, angles)))
+    sin = be.constant(f"rotary#{node.index}.sin", (T, R // 2), "f32", array("f", map(math.sin, angles)))
+    p.call("sm_rotary", node, x, node.out, cos, sin, B, T, H, D, R, *x.strides[:3])
