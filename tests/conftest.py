@@ -62,3 +62,21 @@ def selenium_gpu(selenium):
     """)
     selenium.load_package(["staticml"])
     return selenium
+
+
+@pytest.fixture(scope="module")
+def selenium_cpu(request, selenium_module_scope):
+    """pytest-pyodide's page with staticml loaded and the CPU kernels' glue registered (`staticml_cpu`,
+    `staticml_cpu_plan`); the kernels' URLs are in `selenium.cpu_urls` (JSON)."""
+    from harness.cpu_site import install_cpu_kernels
+
+    dist = Path(request.config.getoption("--dist-dir"))
+    selenium = selenium_module_scope
+    selenium.cpu_urls = install_cpu_kernels(dist if dist.is_absolute() else REPO / dist)
+    selenium.run_js("""
+        self.__staticmlCpu = await import("./cpu_glue.js");
+        pyodide.registerJsModule("staticml_cpu", self.__staticmlCpu);
+        pyodide.registerJsModule("staticml_cpu_plan", await import("./cpu_plan.js"));
+    """)
+    selenium.load_package(["staticml"])
+    return selenium

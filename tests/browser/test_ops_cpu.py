@@ -1,0 +1,120 @@
+"""Every op on the CPU backend (staticml.runtime.cpu_backend: plans on the WebAssembly SIMD kernels) inside
+Pyodide in headless Chromium, against its numpy reference computed natively: the same case sets as the
+WebGPU run (op_case_sets.py, tolerances in ops/tolerance.py), for the plain SIMD128 and the relaxed-SIMD
+build. Then a transformer block: plan and debug paths identical, every op within tolerance, and 100 runs
+that leave the PyProxy count, the live plans and the kernels' memory where they were."""
+import asyncio
+
+import numpy as np
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+import op_case_sets
+from staticml.runtime import Plan, debug, ops
+from staticml.runtime.example_block import encoder_block, load_block
+from staticml.runtime.numpy_backend import NumpyBackend
+from test_ops_plan import B, C, H, T, _layer_and_inputs
+
+VARIANTS = ("simd128", "relaxed")
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _run_cases(selenium, urls_json: str, variant: str, cases: list) -> list:
+    """Build, compile and run each case on a CPU backend of the asked kernel build; each output's bytes."""
+    import json
+
+    from staticml.cpu.kernels import CpuKernels
+    from staticml.runtime import opcases
+    from staticml.runtime.cpu_backend import CpuBackend
+
+    be = CpuBackend(await CpuKernels.load(json.loads(urls_json), variant, 1))
+    assert be.kernels.info["variant"] == variant, be.kernels.info
+    outs = []
+    for case in cases:
+        plan, inputs = opcases.build(be, case)
+        prog = await be.compile(plan)
+        outs.append((await prog.run(inputs))["out"])
+        prog.release()
+    return outs
+
+
+SETS = {"linear": op_case_sets.linear_cases, "matmul": op_case_sets.matmul_cases,
+        "elementwise": op_case_sets.elementwise_cases, "embedding_attention_views": op_case_sets.embedding_attention_view_cases}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("case_set", list(SETS))
+def test_every_op_on_the_cpu_backend_matches_its_reference(selenium_cpu, case_set, variant):
+    cases = SETS[case_set]()
+    op_case_sets.check_outputs(cases, _run_cases(selenium_cpu, selenium_cpu.cpu_urls, variant, cases.items))
+
+
+@pytest.mark.parametrize("shape", [(1, 70, 140, "q4", "silu", 40, 700), (13, 200, 1, "f16", "gelu_erf", 1, 1)])
+def test_drawn_shapes_on_the_cpu_backend(selenium_cpu, shape):
+    """Two of the hypothesis-drawn extremes of the WebGPU run (linear + a row-reduction chain)."""
+    cases = op_case_sets.drawn_cases(*shape)
+    op_case_sets.check_outputs(cases, _run_cases(selenium_cpu, selenium_cpu.cpu_urls, "relaxed", cases.items))
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _block_on_cpu(selenium, urls_json: str, tensors: dict, inputs: dict, shape: tuple, heads: int,
+                        dtype: str) -> dict:
+    import json
+
+    import pyodide_js
+    import staticml_cpu_plan
+
+    from staticml.cpu.kernels import CpuKernels
+    from staticml.runtime import Plan, ops
+    from staticml.runtime.cpu_backend import CpuBackend
+    from staticml.runtime.example_block import encoder_block, load_block
+
+    proxies = pyodide_js._module.pyproxy_alloc_map   # filled while allocation tracing is on
+    be = CpuBackend(await CpuKernels.load(json.loads(urls_json), "auto", 1))
+    w = load_block(be, "l0.", tensors, dtype)
+    plan = Plan("block")
+    x, mask = plan.input("x", shape), plan.input("mask", shape[:2])
+    y = encoder_block(x, mask, w, heads)
+    plan.output("y", y)
+    plan.output("pooled", ops.l2_normalize(ops.mean_pool(y, mask)))
+    plans_before = staticml_cpu_plan.livePlans()
+    prog = await be.compile(plan, debug_mode=False)
+    fast = await prog.run(inputs)
+    dbg = await be.compile(plan, debug_mode=True)
+    slow = dbg.run_debug(inputs)
+    dbg.release()
+    for _ in range(3):
+        await prog.run(inputs)
+    before = {"proxies": proxies.size, "memory": be.kernels.mark(), "plans": staticml_cpu_plan.livePlans()}
+    same = True
+    for _ in range(100):
+        same &= (await prog.run(inputs))["y"] == fast["y"]
+    after = {"proxies": proxies.size, "memory": be.kernels.mark(), "plans": staticml_cpu_plan.livePlans()}
+    prog.release()
+    return {"fast": fast, "slow": slow["outputs"], "trace": slow["trace"], "calls": len(prog.calls),
+            "before": before, "after": after, "same": same, "plans": (plans_before, staticml_cpu_plan.livePlans())}
+
+
+@pytest.mark.parametrize("dtype", ["f32", "q8"])
+def test_a_transformer_block_plan_and_debug_agree_and_runs_leak_nothing(selenium_cpu, dtype):
+    selenium_cpu.run_js("pyodide._module.enable_pyproxy_allocation_tracing();")
+    tensors, inputs = _layer_and_inputs(dtype)
+    r = _block_on_cpu(selenium_cpu, selenium_cpu.cpu_urls, tensors, inputs, (B, T, C), H, dtype)
+    assert r["calls"] == 9                     # one kernel call per op: the plan's 9 nodes
+    assert r["fast"] == r["slow"]              # same calls, same order: bit-identical
+    assert r["same"] and r["before"] == r["after"], (r["before"], r["after"])
+    assert r["plans"][1] == r["plans"][0]      # released plans are gone from the runner's table
+
+    be = NumpyBackend()
+    w = load_block(be, "l0.", tensors, dtype)
+    plan = Plan("block")
+    x, mask = plan.input("x", (B, T, C)), plan.input("mask", (B, T))
+    y = encoder_block(x, mask, w, H)
+    plan.output("y", y)
+    plan.output("pooled", ops.l2_normalize(ops.mean_pool(y, mask)))
+    report = debug.compare_trace(be, plan, inputs, r["trace"])   # every CPU op against its reference
+    assert [op for _, op, _ in report] == ["linear", "attention", "linear", "layer_norm", "linear", "linear",
+                                           "layer_norm", "mean_pool", "l2_normalize"]
+    want = asyncio.run(be.compile(plan)).run_arrays(inputs)
+    got = np.frombuffer(r["fast"]["pooled"], np.float32).reshape(B, C)
+    assert ((got * want["pooled"]).sum(1) > 0.99999).all()
