@@ -184,9 +184,10 @@ async function timed(name, promise) {
 // Normalised embeddings, one Float32Array per text.
 async function embed(texts) {
   if (!Array.isArray(texts) || !texts.every((t) => typeof t === "string")) throw new TypeError("embed() takes an array of strings");
-  const rows = await timed("last_embed_ms", call("embed", { texts, model: demoModel().id }));
+  const out = await timed("last_embed_ms", call("embed", { texts, model: demoModel().id }));
+  if (info) info.last_embed = out.timings;   // tokenize_ms, model_ms, batches: where the time went
   await refreshInfo();
-  return rows.map((row) => Float32Array.from(row));
+  return out.embeddings.map((row) => Float32Array.from(row));
 }
 
 // The k documents of the demo index closest in meaning to the query: [{id, text, score}].

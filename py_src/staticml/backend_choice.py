@@ -8,6 +8,8 @@ info()["backend_reason"]); staticml never switches silently.
                       calibration on the model's real shapes at its first load decides, and the result
                       is kept per adapter and model (Cache Storage), so later visits skip it.
     ?calibrate=1      calibrate even on a software adapter (to see both timings)
+    ?threads=N        CPU kernel threads (default: one per core, at most 4; more than 1 needs a
+                      cross-origin-isolated page, `build.py build --cross-origin-isolated`)
 
 In Python: `await choose({"backend": "wasm", "cpu_kernels": urls})`, or pass a backend to `pipeline()`.
 """
@@ -43,8 +45,12 @@ async def choose(options: dict):
     if want not in CHOICES:
         raise ValueError(f"backend {want!r} is not one of {', '.join(CHOICES)} (the ?backend= query parameter)")
     urls = options.get("cpu_kernels") or None
+    threads = str(options.get("threads", "0"))
+    if not threads.isdigit():
+        raise ValueError(f"threads must be a whole number (0 = one per core), got {threads!r}")
+    cpu_threads = int(threads)
     if want == "wasm":
-        return Choice(await _cpu(urls, "?backend=wasm asked for it"), "forced by ?backend=wasm"), None
+        return Choice(await _cpu(urls, "?backend=wasm asked for it", cpu_threads), "forced by ?backend=wasm"), None
     try:
         from .gpu.webgpu import WebGPUDevice
         from .runtime.webgpu_backend import WebGPUBackend
@@ -59,13 +65,13 @@ async def choose(options: dict):
         return Choice(gpu, "forced by ?backend=webgpu"), gpu.device.info
     if gpu is None:
         reason = f"no usable WebGPU in this browser, so the WebAssembly SIMD kernels run ({gpu_error})"
-        return Choice(await _cpu(urls, reason), reason), None
+        return Choice(await _cpu(urls, reason, cpu_threads), reason), None
     info = gpu.device.info
     key = "|".join(str(info.get(k, "")) for k in ("vendor", "architecture", "device", "description"))
     if not urls:
         return Choice(gpu, "this site ships no CPU kernels, so WebGPU runs"), info
     try:
-        cpu = await _cpu(urls, "")
+        cpu = await _cpu(urls, "", cpu_threads)
     except Exception as exc:   # e.g. a browser without wasm SIMD: the GPU it has is the only choice
         return Choice(gpu, f"WebGPU runs: the CPU kernels cannot load here ({str(exc).removeprefix('Error: ')})"), info
     if gpu.device.is_software and options.get("calibrate") not in ("1", "true"):
@@ -74,13 +80,13 @@ async def choose(options: dict):
     return Choice(gpu, "a calibration on the model's shapes at its first load decides", cpu, key), info
 
 
-async def _cpu(urls, why: str):
+async def _cpu(urls, why: str, threads: int = 0):
     from .runtime.cpu_backend import CpuBackend
 
     if not urls:
         raise RuntimeError(f"the CPU backend was chosen ({why}), but this site ships no CPU kernels; "
                            "rebuild it with this staticml's build.py")
-    return await CpuBackend.load(urls, threads=0)
+    return await CpuBackend.load(urls, threads=threads)
 
 
 async def calibrate(choice: Choice, model_id: str, make_pipeline, texts: list) -> dict:

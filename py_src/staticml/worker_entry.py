@@ -153,8 +153,9 @@ async def load_pipeline(args: dict) -> dict:
 
 
 @_json_api
-async def embed(args: dict) -> list:
-    """L2-normalised embeddings of args["texts"] (a list of strings), one list of floats each."""
+async def embed(args: dict) -> dict:
+    """{"embeddings": L2-normalised embeddings of args["texts"] (a list of strings), one list of floats
+    each, "timings": where the time went (tokenize_ms, model_ms, batches)}."""
     texts = args.get("texts")
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise TypeError("embed() takes a list of strings")
@@ -162,7 +163,8 @@ async def embed(args: dict) -> list:
     t0 = time.perf_counter()
     out = await p.encode(texts, batch_size=int(args.get("batch_size", 32)))
     _timing("last_embed_ms", t0)
-    return out
+    _state["info"]["last_embed"] = p.last_timings
+    return {"embeddings": out, "timings": p.last_timings}
 
 
 async def _search_index(index_id: str, extractor):

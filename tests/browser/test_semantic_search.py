@@ -65,7 +65,8 @@ def test_embeddings_in_the_browser_match_sentence_transformers(demo_url, profile
         # The page's search warm-up and this embed() share one model load: no shard is fetched twice.
         shards = [u for u in await_js(driver, "window.staticml.requests()")
                   if f"/models/all-minilm-l6-v2-{dtype}/" in u and u.endswith(".bin")]
-        assert shards and len(shards) == len(set(shards)), shards
+        assert len(shards) == len(set(shards)), shards
+        assert shards or backend == "wasm", "the first visit per dtype (WebGPU runs first) fetches the shards"
         assert info["timings"]["last_embed_ms"] > 0
     finally:
         driver.quit()

@@ -1,10 +1,12 @@
 """`python build.py bench`: the semantic-search demo in fresh headless Chromium profiles, next to
 sentence-transformers on PyTorch CPU on the same inputs, in the same run. Prints JSON, then a table.
 
-Per built dtype: cold start (empty profile) to the first embedding, bytes the server sent on that first
-visit, then median / p90 latency of 1 short sentence, batch 8, batch 32 and a ~250-token passage
-(site/bench.js, inputs from staticml.bench_inputs); then a warm start offline (same profile, DevTools
-offline) to the first embedding. Every row says which backend and adapter ran it.
+Per built dtype and backend (WebGPU, and the WebAssembly SIMD CPU kernels on 1 and on 2 threads: the
+site is built cross-origin isolated so the kernels may share memory across threads): cold start (empty
+profile) to the first embedding, bytes the server sent on that first visit, then median / p90 latency of
+1 short sentence, batch 8, batch 32 and a ~250-token passage (site/bench.js, inputs from
+staticml.bench_inputs); then a warm start offline (same profile, DevTools offline) to the first
+embedding. Every row says which backend, adapter and kernel build ran it.
 """
 import json
 import statistics
@@ -20,6 +22,8 @@ from ..builder.serve import SiteHandler, make_server
 REPO = Path(__file__).resolve().parents[3]
 CASES = {"short_1": [bench_inputs.SHORT], "batch_8": bench_inputs.BATCH_8, "batch_32": bench_inputs.BATCH_32,
          "passage_250": [bench_inputs.PASSAGE_250]}
+# the rows per dtype: (label, query parameters)
+BACKENDS = {"webgpu": "backend=webgpu", "wasm-1t": "backend=wasm&threads=1", "wasm-2t": "backend=wasm&threads=2"}
 
 
 class CountingHandler(SiteHandler):
@@ -54,27 +58,29 @@ def _page(chromium, url: str, profile: str, offline: bool = False) -> dict:
         driver.quit()
 
 
-def browser_rows(site: Path, dtypes, reps: int, log) -> list[dict]:
+def browser_rows(site: Path, dtypes, reps: int, log, backends=tuple(BACKENDS)) -> list[dict]:
     chromium = _chromium()
     rows = []
     server = make_server(site, 0, quiet=True, handler_base=CountingHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/bench.html"
     try:
-        for dtype in dtypes:
+        for dtype, label in ((d, b) for d in dtypes for b in backends):
             profile = tempfile.mkdtemp(prefix="staticml-bench-")
             CountingHandler.sent = 0
-            log(f"{dtype}: cold start in an empty profile, then {reps} timed runs per case")
-            cold = _page(chromium, f"{base}?dtype={dtype}&reps={reps}&warmup=1", profile)
+            query = f"dtype={dtype}&{BACKENDS[label]}"
+            log(f"{dtype} on {label}: cold start in an empty profile, then {reps} timed runs per case")
+            cold = _page(chromium, f"{base}?{query}&reps={reps}&warmup=1", profile)
             if "error" in cold:
-                raise RuntimeError(f"bench page failed for {dtype}: {cold['error']}")
+                raise RuntimeError(f"bench page failed for {dtype} on {label}: {cold['error']}")
             sent = CountingHandler.sent
             # Once more online (the service worker takes control), then offline from the same profile.
-            _page(chromium, f"{base}?dtype={dtype}&cases=", profile)
-            log(f"{dtype}: warm start offline")
-            warm = _page(chromium, f"{base}?dtype={dtype}&cases=", profile, offline=True)
+            _page(chromium, f"{base}?{query}&cases=", profile)
+            log(f"{dtype} on {label}: warm start offline")
+            warm = _page(chromium, f"{base}?{query}&cases=", profile, offline=True)
             info = cold["info"]
-            rows.append({"dtype": dtype, "backend": info["backend"], "adapter": info["adapter"],
+            rows.append({"dtype": dtype, "row": label, "backend": info["backend"], "adapter": info["adapter"],
+                         "cpu": info.get("cpu") if info["backend"] == "wasm" else None,
                          "cold_first_embedding_ms": cold["first_embedding_ms"],
                          "warm_offline_first_embedding_ms": warm.get("first_embedding_ms"),
                          "first_visit_bytes": sent, "latency": cold["latency"]})
@@ -106,12 +112,13 @@ def torch_row(reps: int, log) -> dict:
     return {"backend": f"pytorch {torch.__version__} cpu, {torch.get_num_threads()} threads", "latency": out}
 
 
-def run(dtypes=("f32", "q8"), reps: int = 3, log=print) -> dict:
+def run(dtypes=("f32", "q8"), reps: int = 3, log=print, backends=tuple(BACKENDS)) -> dict:
     from ..builder.site import BuildOptions, build
 
     with tempfile.TemporaryDirectory() as tmp:
-        site = build(BuildOptions(out=Path(tmp) / "dist", demo_dtypes=tuple(dtypes), log=log))
-        rows = browser_rows(site, dtypes, reps, log)
+        site = build(BuildOptions(out=Path(tmp) / "dist", demo_dtypes=tuple(dtypes), cross_origin_isolated=True,
+                                  log=log))
+        rows = browser_rows(site, dtypes, reps, log, backends)
     ref = torch_row(max(reps, 5), log)
     for row in rows:
         row["vs_pytorch"] = {k: round(v["median_ms"] / ref["latency"][k]["median_ms"], 2)
@@ -125,8 +132,10 @@ def table(r: dict) -> str:
     for row in r["browser"]:
         lat = row["latency"]
         cells = [f"{lat[k]['median_ms']:.0f} / {lat[k]['p90_ms']:.0f} ms ({row['vs_pytorch'][k]}×)" for k in CASES]
-        a = row["adapter"]
-        lines.append(f"| {row['dtype']} | {row['backend']} ({a.get('architecture') or a.get('vendor')}) | "
+        a, cpu = row["adapter"], row.get("cpu")
+        where = (f"wasm {cpu['variant']}, {cpu['threads']} thread(s)" if cpu else
+                 f"{row['backend']} ({a.get('architecture') or a.get('vendor')})")
+        lines.append(f"| {row['dtype']} | {where} | "
                      f"{row['cold_first_embedding_ms'] / 1000:.1f} s | "
                      f"{(row['warm_offline_first_embedding_ms'] or 0) / 1000:.1f} s | "
                      f"{row['first_visit_bytes'] / 2**20:.1f} | " + " | ".join(cells) + " |")
@@ -137,8 +146,11 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main(dtypes=("f32", "q8"), reps: int = 3) -> int:
-    result = run(dtypes, reps, log=lambda *a: print(*a, file=sys.stderr, flush=True))
+def main(dtypes=("f32", "q8"), reps: int = 3, backends=tuple(BACKENDS)) -> int:
+    unknown = set(backends) - set(BACKENDS)
+    if unknown:
+        raise ValueError(f"unknown bench backends {sorted(unknown)}: use {', '.join(BACKENDS)}")
+    result = run(dtypes, reps, log=lambda *a: print(*a, file=sys.stderr, flush=True), backends=backends)
     print(json.dumps(result, indent=2))
     print(table(result))
     return 0

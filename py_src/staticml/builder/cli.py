@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
                             "per-dispatch host overhead of plans, tiled vs naive matmul")
     bench.add_argument("--dtypes", default="f32,q8", metavar="LIST", help="search: the dtypes to build and time")
     bench.add_argument("--reps", type=int, default=3, help="search: timed runs per case (after one warm-up)")
+    bench.add_argument("--backends", default="webgpu,wasm-1t,wasm-2t", metavar="LIST",
+                       help="search: rows per dtype: webgpu, wasm-1t (CPU kernels, 1 thread), wasm-2t (2 threads)")
     bench.add_argument("--quick", action="store_true", help="smaller shapes (a smoke run)")
     bench.add_argument("--only", action="append", choices=["matmul", "host_overhead", "tiled_vs_naive"],
                        help="run only these sections (repeatable)")
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
         elif args.command == "bench":
             from ..bench import search as bench_search
 
-            return bench_search.main(_dtypes(args.dtypes), args.reps)
+            return bench_search.main(_dtypes(args.dtypes), args.reps, tuple(b for b in args.backends.split(",") if b))
     except BuildError as e:
         print(f"build.py {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -52,9 +52,12 @@ class BertEncoder:
         self.config, self.w, self.pooling, self.normalize = config, weights, pooling, normalize
         self._plans: dict[tuple[int, int], Plan] = {}
 
-    def plan(self, B: int, T: int) -> Plan:
+    def plan(self, B: int, T: int, cache: bool = True) -> Plan:
+        """The forward pass for a [B, T] batch, recorded once per shape (cache=False: not kept here)."""
         if T > self.config.max_positions:
             raise ValueError(f"{T} tokens is more than the model's {self.config.max_positions} positions")
+        if not cache:
+            return self._plans.get((B, T)) or self._record(B, T)
         if (B, T) not in self._plans:
             self._plans[(B, T)] = self._record(B, T)
         return self._plans[(B, T)]

@@ -1,8 +1,11 @@
 """Sentence embeddings, sentence-transformers style: tokenize, run the encoder per (batch, length)
 bucket, pool as the model's pooling config says, L2-normalise."""
+import time
+
 from ..models.bert import BertConfig, BertEncoder
 
 LENGTH_STEP = 16  # padded lengths are multiples of this: few plans, little wasted work
+EXACT_PROGRAMS = 48   # programs kept when shapes are exact (CPU): the least recently used go first
 
 
 def bucket_length(n: int, limit: int) -> int:
@@ -24,7 +27,11 @@ class FeatureExtraction:
         self.encoder = BertEncoder(config, model.weights, pooling=model.pooling, normalize=False)
         self.normalized = BertEncoder(config, model.weights, pooling=model.pooling, normalize=True)
         self._programs: dict = {}
+        # A GPU plan costs pipelines and bind groups, so shapes are bucketed; a CPU plan is a list of calls
+        # made in microseconds, so the CPU runs exact shapes and pads nothing (backend.exact_shapes).
+        self.exact = bool(getattr(backend, "exact_shapes", False))
         self.stats = {"plans_compiled": 0, "batches_run": 0}
+        self.last_timings: dict = {}   # where the last encode() spent its time (ms): shown by info()
 
     @classmethod
     async def create(cls, model, backend=None, dtype: str = "f32"):
@@ -37,8 +44,12 @@ class FeatureExtraction:
     async def _program(self, encoder, B: int, T: int):
         key = (id(encoder), B, T)
         if key not in self._programs:
-            self._programs[key] = await self.backend.compile(encoder.plan(B, T))
+            if self.exact and len(self._programs) >= EXACT_PROGRAMS:
+                self._programs.pop(next(iter(self._programs))).release()
+            self._programs[key] = await self.backend.compile(encoder.plan(B, T, cache=not self.exact))
             self.stats["plans_compiled"] += 1
+        elif self.exact:
+            self._programs[key] = self._programs.pop(key)   # most recently used last
         return self._programs[key]
 
     async def encode(self, sentences, batch_size: int = 32, normalize_embeddings: bool = True) -> list:
@@ -51,23 +62,33 @@ class FeatureExtraction:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         encoder = self.normalized if normalize_embeddings else self.encoder
+        t0 = time.perf_counter()
         tokens = self.model.tokenizer.encode_batch(list(sentences), max_length=self.max_length, padding=False,
                                                    truncation=True)
+        t1 = time.perf_counter()
         out = [None] * len(sentences)
+        batches = 0
         for rows in self._batches(tokens.ids, batch_size):
             vectors = await self._encode_batch(encoder, [tokens.ids[i] for i in rows],
                                                [tokens.token_type_ids[i] for i in rows])
+            batches += 1
             for i, v in zip(rows, vectors):
                 out[i] = v
+        self.last_timings = {"tokenize_ms": round((t1 - t0) * 1000, 2),
+                             "model_ms": round((time.perf_counter() - t1) * 1000, 2), "batches": batches}
         return out
+
+    def _length(self, n: int) -> int:
+        return n if self.exact else bucket_length(n, self.max_length)
 
     def _batches(self, ids: list, batch_size: int):
         """Row indices, longest first, cut where the batch is full or the padded length would change,
-        so a short text is never padded to a long one's length (attention cost grows with T²)."""
+        so a short text is never padded to a long one's length (attention cost grows with T²). With
+        exact shapes, only full batches cut: rows of similar length are neighbours after the sort."""
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         batch, bucket = [], None
         for i in order:
-            b = bucket_length(len(ids[i]), self.max_length)
+            b = 0 if self.exact else bucket_length(len(ids[i]), self.max_length)
             if batch and (len(batch) == batch_size or b != bucket):
                 yield batch
                 batch = []
@@ -78,8 +99,8 @@ class FeatureExtraction:
 
     async def _encode_batch(self, encoder, batch_ids: list, batch_types: list) -> list:
         n = len(batch_ids)
-        T = bucket_length(max(len(ids) for ids in batch_ids), self.max_length)
-        B = bucket_batch(n)
+        T = self._length(max(len(ids) for ids in batch_ids))
+        B = n if self.exact else bucket_batch(n)
         ids, types, mask = [], [], []
         for row in range(B):                       # pad to [B, T]; extra rows are all padding
             r_ids = batch_ids[row] if row < n else []

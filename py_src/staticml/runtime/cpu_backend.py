@@ -58,6 +58,7 @@ def _plan_glue():
 
 class CpuBackend(Backend):
     name = "wasm"
+    exact_shapes = True   # compiling a plan is only recording calls: pipelines run exact (B, T), unpadded
 
     def __init__(self, kernels):
         self.kernels = kernels             # staticml.cpu.kernels.CpuKernels
