@@ -12,7 +12,8 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 build: setup
-	$(PY) build.py build
+	@# cross-origin isolated: the CPU kernels may then run on every core (SharedArrayBuffer threads)
+	$(PY) build.py build --cross-origin-isolated
 
 setup: setup-debian setup-python setup-npm
 

@@ -3,17 +3,11 @@ Pyodide in headless Chromium, against its numpy reference computed natively: the
 WebGPU run (op_case_sets.py, tolerances in ops/tolerance.py), for the plain SIMD128 and the relaxed-SIMD
 build. Then a transformer block: plan and debug paths identical, every op within tolerance, and 100 runs
 that leave the PyProxy count, the live plans and the kernels' memory where they were."""
-import asyncio
-
-import numpy as np
 import pytest
 from pytest_pyodide import run_in_pyodide
 
 import op_case_sets
-from staticml.runtime import Plan, debug, ops
-from staticml.runtime.example_block import encoder_block, load_block
-from staticml.runtime.numpy_backend import NumpyBackend
-from test_ops_plan import B, C, H, T, _layer_and_inputs
+from test_ops_plan import B, C, H, T, _layer_and_inputs, check_trace_natively
 
 VARIANTS = ("simd128", "relaxed")
 
@@ -104,17 +98,4 @@ def test_a_transformer_block_plan_and_debug_agree_and_runs_leak_nothing(selenium
     assert r["fast"] == r["slow"]              # same calls, same order: bit-identical
     assert r["same"] and r["before"] == r["after"], (r["before"], r["after"])
     assert r["plans"][1] == r["plans"][0]      # released plans are gone from the runner's table
-
-    be = NumpyBackend()
-    w = load_block(be, "l0.", tensors, dtype)
-    plan = Plan("block")
-    x, mask = plan.input("x", (B, T, C)), plan.input("mask", (B, T))
-    y = encoder_block(x, mask, w, H)
-    plan.output("y", y)
-    plan.output("pooled", ops.l2_normalize(ops.mean_pool(y, mask)))
-    report = debug.compare_trace(be, plan, inputs, r["trace"])   # every CPU op against its reference
-    assert [op for _, op, _ in report] == ["linear", "attention", "linear", "layer_norm", "linear", "linear",
-                                           "layer_norm", "mean_pool", "l2_normalize"]
-    want = asyncio.run(be.compile(plan)).run_arrays(inputs)
-    got = np.frombuffer(r["fast"]["pooled"], np.float32).reshape(B, C)
-    assert ((got * want["pooled"]).sum(1) > 0.99999).all()
+    check_trace_natively(tensors, inputs, dtype, r["trace"], r["fast"]["pooled"])   # every CPU op vs its reference

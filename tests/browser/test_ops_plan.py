@@ -71,7 +71,12 @@ def test_plan_and_debug_paths_agree_and_each_op_matches_its_reference(selenium_g
     assert r["dispatches"] == 9
     assert r["fast"] == r["slow"]  # same kernels, same order: bit-identical
 
-    # natively: the same model code on the numpy backend, then every GPU op against its reference
+    check_trace_natively(tensors, inputs, dtype, r["trace"], r["fast"]["pooled"])
+
+
+def check_trace_natively(tensors: dict, inputs: dict, dtype: str, trace: list, pooled: bytes) -> None:
+    """The same model code on the numpy backend: every traced browser op against its reference, and the
+    pooled output against the numpy run."""
     from staticml.runtime import ops
 
     be = NumpyBackend()
@@ -81,11 +86,11 @@ def test_plan_and_debug_paths_agree_and_each_op_matches_its_reference(selenium_g
     y = encoder_block(x, mask, w, H)
     plan.output("y", y)
     plan.output("pooled", ops.l2_normalize(ops.mean_pool(y, mask)))
-    report = debug.compare_trace(be, plan, inputs, r["trace"])
+    report = debug.compare_trace(be, plan, inputs, trace)
     assert [op for _, op, _ in report] == ["linear", "attention", "linear", "layer_norm", "linear", "linear",
                                            "layer_norm", "mean_pool", "l2_normalize"]
     want = asyncio.run(be.compile(plan)).run_arrays(inputs)
-    got = np.frombuffer(r["fast"]["pooled"], np.float32).reshape(B, C)
+    got = np.frombuffer(pooled, np.float32).reshape(B, C)
     cos = (got * want["pooled"]).sum(1)
     assert (cos > 0.99999).all(), cos
 
