@@ -123,7 +123,10 @@ def table(r: dict) -> str:
               f"  1 FFI call per dispatch from Python  {h['python_ffi_per_dispatch_us_per_dispatch']:>8} us",
               f"  plan / JS = {h['plan_vs_js']}x medians, {h.get('plan_vs_js_paired_median')}x paired median, "
               f"{h.get('plan_vs_js_best')}x best samples (target <= 1.2x)",
-              f"  per-dispatch FFI / plan = {h['ffi_vs_plan']}x", ""]
+              f"  per-dispatch FFI / plan = {h['ffi_vs_plan']}x",
+              f"  GPU time per near-empty dispatch (one pass, timestamps): {h.get('gpu_us_per_dispatch_one_pass')} us",
+              f"  empty submit -> onSubmittedWorkDone {h.get('empty_submit_roundtrip_ms')} ms, "
+              f"256-byte read back {h.get('readback_256B_roundtrip_ms')} ms", ""]
     lines.append("f32 matmul kernels on the same adapter:")
     for row in r.get("tiled_vs_naive", []):
         if "kernel" in row:
