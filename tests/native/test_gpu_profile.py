@@ -89,13 +89,18 @@ def test_f16_switch_withholds_shader_f16_only_when_asked(monkeypatch):
         asyncio.run(webgpu.WebGPUDevice.request())
 
 
-def test_minilm_plans_at_the_benchmark_shapes_fit_webgpu_limits():
-    """Batch 512 x 128 tokens (and the 250-token passage) must dispatch within 65535 workgroups per
-    dimension and bind no buffer over 1 GiB: the H100 run has no second chance."""
+@pytest.fixture(scope="module")
+def minilm():
     from staticml.builder.models import model_cache
     from staticml.pipelines import pipeline
 
-    p = asyncio.run(pipeline("feature-extraction", model_cache().default_model_folder()))
+    return asyncio.run(pipeline("feature-extraction", model_cache().default_model_folder()))
+
+
+def test_minilm_plans_at_the_benchmark_shapes_fit_webgpu_limits(minilm):
+    """Batch 512 x 128 tokens (and the 250-token passage) must dispatch within 65535 workgroups per
+    dimension and bind no buffer over 1 GiB: the H100 run has no second chance."""
+    p = minilm
     for B, T in [(1, 16), (512, 128), (1, 256), (32, 32)]:
         plan = p.normalized.plan(B, T)
         infos = _dispatch_infos(plan)
@@ -126,3 +131,37 @@ def test_torch_reference_script_runs_on_a_tiny_config(tmp_path):
     for row in [*fp32["latency"].values(), *fp32["throughput"].values()]:
         assert {"e2e", "tokenize", "forward", "gpu"} <= set(row) and row["forward"]["median_ms"] > 0
     assert len(r["linear"]["fp32"]) == 3 and r["linear"]["fp32"][0]["M"] == 16
+
+
+def test_bench_probe_feeds_the_programs_what_embed_feeds_them(minilm):
+    """gpu_probe times forwards on inputs it pads itself: they must be the very inputs encode() gives the
+    same programs (batch 8 splits into two length buckets)."""
+    from staticml.bench import gpu_probe
+
+    texts = gpu_probe.texts_of("batch_8")
+    assert gpu_probe.texts_of("throughput_128", 3) == [gpu_probe.bench_inputs.THROUGHPUT_128] * 3
+    seen = []
+    original = minilm._program
+
+    async def spy(encoder, B, T):
+        prog = await original(encoder, B, T)
+
+        class Spy:
+            async def run(self, inputs):
+                seen.append((B, T, {k: bytes(memoryview(v).cast("B")) for k, v in inputs.items()}))
+                return await prog.run(inputs)
+        return Spy()
+
+    minilm._program = spy
+    try:
+        asyncio.run(minilm.encode(texts, batch_size=32))
+    finally:
+        del minilm._program
+    tokens = minilm.model.tokenizer.encode_batch(texts, max_length=minilm.max_length, padding=False, truncation=True)
+    mine = []
+    for rows in minilm._batches(tokens.ids, 32):
+        B, T, inputs = gpu_probe._inputs([tokens.ids[i] for i in rows], [tokens.token_type_ids[i] for i in rows],
+                                         minilm.max_length)
+        mine.append((B, T, {k: v.tobytes() for k, v in inputs.items()}))
+    assert [(B, T) for B, T, _ in seen] == [(4, 32), (8, 16)]   # 3 rows of 18-20 tokens, 5 of 13-16
+    assert mine == seen

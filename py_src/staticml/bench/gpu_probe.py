@@ -50,13 +50,15 @@ async def _idle() -> None:
     await webgpu.glue.idle()
 
 
-def _inputs(batch_ids: list, batch_types: list, max_length: int) -> tuple:
-    """The padded [B, T] inputs feature_extraction._encode_batch builds, built here once per forward."""
+def _inputs(batch_ids: list, batch_types: list, max_length: int, exact: bool = False) -> tuple:
+    """The padded [B, T] inputs feature_extraction._encode_batch builds, built here once per forward
+    (exact: the pipeline runs unpadded shapes)."""
     from array import array
 
     n = len(batch_ids)
-    T = bucket_length(max(len(ids) for ids in batch_ids), max_length)
-    B = bucket_batch(n)
+    longest = max(len(ids) for ids in batch_ids)
+    T = longest if exact else bucket_length(longest, max_length)
+    B = n if exact else bucket_batch(n)
     ids, types, mask = [], [], []
     for row in range(B):
         r_ids = batch_ids[row] if row < n else []
@@ -90,7 +92,7 @@ async def case(extractor, args: dict) -> dict:
     forwards = []  # (program, inputs, B, T, real rows)
     for rows in extractor._batches(tokens.ids, batch_size):
         B, T, inputs = _inputs([tokens.ids[i] for i in rows], [tokens.token_type_ids[i] for i in rows],
-                               extractor.max_length)
+                               extractor.max_length, bool(getattr(extractor, "exact", False)))
         forwards.append((await extractor._program(enc, B, T), inputs, B, T, len(rows)))
     for _ in range(warmup):
         await extractor.encode(texts, batch_size=batch_size)
@@ -181,6 +183,10 @@ async def case(extractor, args: dict) -> dict:
 
 
 async def run(args: dict, extractor) -> dict:
+    name = getattr(extractor.backend, "name", "?")
+    if name != "webgpu":
+        raise ValueError(f"the bench probes time the WebGPU backend, but this page runs {name!r}: "
+                         "open bench.html with backend=webgpu")
     what = args.get("what")
     if what == "describe":
         return await describe(extractor)
