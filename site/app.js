@@ -144,6 +144,8 @@ window.staticml = {
   selftest: () => call("selftest", {}),
   embed,
   search,
+  // Benchmark probes run in the worker on the demo model's pipeline (site/bench.js; staticml.bench.gpu_probe).
+  bench: (what, args) => call("bench", { ...(args || {}), what, model: demoModel().id }),
   // Model cache (works while Python still boots): state per model, and download into IndexedDB.
   cacheState: () => send("cache_state", {}),
   downloadModel: (model) => send("download_model", { model }),

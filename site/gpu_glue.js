@@ -27,8 +27,10 @@ function needDevice() {
 }
 
 // Resolves to a JSON string describing the adapter and device; rejects with an Error that says
-// what is missing when the browser has no usable WebGPU.
-export async function requestDevice(powerPreference) {
+// what is missing when the browser has no usable WebGPU. `withoutFeatures` (comma-separated) names
+// optional features not to request even when the adapter has them (e.g. "shader-f16", so the f16
+// kernels take their unpack2x16float path on an adapter that could run native f16: `?f16=unpack`).
+export async function requestDevice(powerPreference, withoutFeatures) {
   const gpu = self.navigator && self.navigator.gpu;
   if (!gpu) {
     throw new Error("WebGPU is not available in this browser (navigator.gpu is missing). " +
@@ -48,8 +50,9 @@ export async function requestDevice(powerPreference) {
     limits[key] = adapter.limits[key];
   }
   // Ask for the adapter's own storage limits: the defaults (128 MiB bindings) are too small for models.
+  const skip = String(withoutFeatures || "").split(",").filter(Boolean);
   device = await adapter.requestDevice({
-    requiredFeatures: features.filter((f) => ["shader-f16", "timestamp-query", "subgroups"].includes(f)),
+    requiredFeatures: features.filter((f) => ["shader-f16", "timestamp-query", "subgroups"].includes(f) && !skip.includes(f)),
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
@@ -63,7 +66,7 @@ export async function requestDevice(powerPreference) {
   return JSON.stringify({
     vendor: info.vendor || "", architecture: info.architecture || "", device: info.device || "",
     description: info.description || "", isFallbackAdapter: Boolean(adapter.isFallbackAdapter || info.isFallbackAdapter),
-    features: [...device.features].sort(), limits,
+    features: [...device.features].sort(), adapterFeatures: features, withheldFeatures: skip, limits,
   });
 }
 
@@ -232,4 +235,55 @@ export function timeReplay(id, reps) {
   const t0 = performance.now();
   for (let r = 0; r < reps; r++) replayPlan(id);
   return (performance.now() - t0) / reps;
+}
+
+// ---- GPU timestamps (profiling only; the normal path above stays one pass, one submit). ----
+// profilePlan(id, perDispatch) replays a prepared plan with `timestamp-query` writes and resolves to a
+// Float64Array of GPU nanoseconds: perDispatch = 0 encodes the plan exactly as replayPlan does (one
+// compute pass) with timestamps at the pass's start and end, giving [total]; perDispatch = 1 puts
+// each dispatch in its own pass with its own pair of timestamps, giving one duration per dispatch
+// (the passes' boundaries add a little time, so the sum is a bit more than the one-pass total).
+const QUERIES_PER_SET = 4096;  // WebGPU's limit on a query set's count
+
+export async function profilePlan(id, perDispatch) {
+  const dev = needDevice();
+  if (!dev.features.has("timestamp-query")) {
+    throw new Error("this device has no 'timestamp-query' feature, so GPU times cannot be measured");
+  }
+  const { pipes, groups, dims } = get(id);
+  const n = perDispatch ? pipes.length : 1;
+  const sets = [];
+  const encoder = dev.createCommandEncoder();
+  for (let first = 0; first < n; first += QUERIES_PER_SET / 2) {
+    const count = Math.min(QUERIES_PER_SET / 2, n - first);
+    const querySet = dev.createQuerySet({ type: "timestamp", count: 2 * count });
+    const resolve = dev.createBuffer({ size: 16 * count, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const read = dev.createBuffer({ size: 16 * count, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    sets.push({ querySet, resolve, read, count });
+    for (let j = 0; j < count; j++) {
+      const pass = encoder.beginComputePass({
+        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * j, endOfPassWriteIndex: 2 * j + 1 },
+      });
+      const ks = perDispatch ? [first + j] : pipes.map((_, k) => k);
+      for (const k of ks) {
+        pass.setPipeline(pipes[k]);
+        pass.setBindGroup(0, groups[k]);
+        pass.dispatchWorkgroups(dims[3 * k], dims[3 * k + 1], dims[3 * k + 2]);
+      }
+      pass.end();
+    }
+    encoder.resolveQuerySet(querySet, 0, 2 * count, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * count);
+  }
+  dev.queue.submit([encoder.finish()]);
+  const out = new Float64Array(n);
+  let at = 0;
+  for (const { querySet, resolve, read, count } of sets) {
+    await read.mapAsync(GPUMapMode.READ);
+    const ticks = new BigUint64Array(read.getMappedRange());
+    for (let j = 0; j < count; j++) out[at++] = Number(ticks[2 * j + 1] - ticks[2 * j]);
+    read.unmap();
+    for (const obj of [querySet, resolve, read]) obj.destroy();
+  }
+  return out;
 }

@@ -31,6 +31,7 @@ def _json_api(fn):
 async def boot(options: dict) -> dict:
     if options.get("debug") in ("1", "true"):  # ?debug=1: plans submit and check op by op (runtime/debug.py)
         os.environ["STATICML_DEBUG"] = "1"
+    os.environ["STATICML_F16"] = options.get("f16", "auto")  # ?f16=unpack: f16 weights without shader-f16 (gpu.webgpu)
     t0 = time.perf_counter()
     choice, gpu_info = await backend_choice.choose(options)
     _state["choice"] = choice
@@ -203,3 +204,11 @@ async def search(args: dict) -> dict:
     results = await index.search(args.get("query"), int(args.get("k", 10)))
     _timing("last_search_ms", t0)
     return {"results": results, "ms": _state["info"]["timings"]["last_search_ms"]}
+
+
+@_json_api
+async def bench(args: dict) -> dict:
+    """Benchmark probes for site/bench.js (staticml.bench.gpu_probe), on the pipeline embed() uses."""
+    from .bench import gpu_probe
+
+    return await gpu_probe.run(args, await _extractor(args["model"]))

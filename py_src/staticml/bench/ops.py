@@ -14,6 +14,7 @@ from pathlib import Path
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>staticml ops benchmark</title>
 <script type="module">
+const AUTO_ARGS = __AUTO_ARGS__;
 try {
   const html = await (await fetch("./index.html")).text();
   const config = JSON.parse(new DOMParser().parseFromString(html, "text/html")
@@ -32,16 +33,35 @@ try {
   window.bench = async (section, args) => JSON.parse(await page[section](JSON.stringify(args)));
   window.benchReady = true;
 } catch (e) { window.benchError = String(e && e.stack || e); }
+// Unattended (the GPU kit's page_runner): ?report=PATH&sections=host_overhead,matmul_throughput[&<section>=<JSON args>]
+// runs those sections with AUTO_ARGS (or the given JSON) and POSTs {adapter, <section>: rows | {error}} to PATH.
+const q = new URLSearchParams(location.search);
+if (q.get("report")) {
+  const out = { user_agent: navigator.userAgent };
+  if (window.benchError) out.error = window.benchError;
+  else {
+    out.adapter = await window.bench("adapter", {});
+    for (const s of (q.get("sections") || "host_overhead").split(",").filter(Boolean)) {
+      try { out[s] = await window.bench(s, q.has(s) ? JSON.parse(q.get(s)) : AUTO_ARGS[s]); }
+      catch (e) { out[s] = { error: String(e && e.message || e) }; }
+      fetch("/__log", { method: "POST", body: `${s}: ${JSON.stringify(out[s]).slice(0, 300)}` }).catch(() => {});
+    }
+  }
+  await fetch(q.get("report"), { method: "POST", body: JSON.stringify(out) });
+}
 </script>
 """
+
+MATMUL_SHAPES = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (128, 384, 1536)]
+DTYPES = ["f32", "f16", "q8", "q4"]
+# what an unattended run of the page does per section (the same arguments run() passes)
+AUTO_ARGS = {"host_overhead": {"dispatches": 200, "reps": 40, "inner": 100},
+             "matmul_throughput": {"shapes": MATMUL_SHAPES, "dtypes": DTYPES}, "tiled_vs_naive": {"size": 512}}
+PAGE = PAGE.replace("__AUTO_ARGS__", json.dumps(AUTO_ARGS))
 
 READY = """new Promise((resolve, reject) => { const t = setInterval(() => {
   if (window.benchReady) { clearInterval(t); resolve(true); }
   if (window.benchError) { clearInterval(t); reject(new Error(window.benchError)); } }, 100); })"""
-
-MATMUL_SHAPES = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (128, 384, 1536)]
-DTYPES = ["f32", "f16", "q8", "q4"]
-
 
 def _harness():
     repo = Path(__file__).resolve().parents[3]
@@ -78,7 +98,7 @@ def run(quick: bool = False, log=print, only=SECTIONS) -> dict:
             if "matmul" in only:
                 result["matmul"] = call("matmul_throughput", {"shapes": shapes, "dtypes": DTYPES})
             if "host_overhead" in only:
-                result["host_overhead"] = call("host_overhead", {"dispatches": 200, "reps": 40, "inner": 100})
+                result["host_overhead"] = call("host_overhead", AUTO_ARGS["host_overhead"])
             if "tiled_vs_naive" in only:
                 result["tiled_vs_naive"] = call("tiled_vs_naive", {"size": 256 if quick else 512})
         finally:
@@ -103,7 +123,10 @@ def table(r: dict) -> str:
               f"  1 FFI call per dispatch from Python  {h['python_ffi_per_dispatch_us_per_dispatch']:>8} us",
               f"  plan / JS = {h['plan_vs_js']}x medians, {h.get('plan_vs_js_paired_median')}x paired median, "
               f"{h.get('plan_vs_js_best')}x best samples (target <= 1.2x)",
-              f"  per-dispatch FFI / plan = {h['ffi_vs_plan']}x", ""]
+              f"  per-dispatch FFI / plan = {h['ffi_vs_plan']}x",
+              f"  GPU time per near-empty dispatch (one pass, timestamps): {h.get('gpu_us_per_dispatch_one_pass')} us",
+              f"  empty submit -> onSubmittedWorkDone {h.get('empty_submit_roundtrip_ms')} ms, "
+              f"256-byte read back {h.get('readback_256B_roundtrip_ms')} ms", ""]
     lines.append("f32 matmul kernels on the same adapter:")
     for row in r.get("tiled_vs_naive", []):
         if "kernel" in row:

@@ -140,9 +140,28 @@ async def host_overhead(args_json: str) -> str:
                 samples[name].append(value)
     plan_ms, ffi_ms, js_ms, rjs_ms = (sorted(samples[k])[len(samples[k]) // 2]
                                       for k in ("plan", "ffi", "js", "replay_js"))  # medians
+    # what a dispatch costs the GPU when it does almost nothing (200 adds of 64 floats in one pass, from
+    # timestamps), and the fixed round trips every forward pays: an empty submit until
+    # onSubmittedWorkDone, and a 256-byte read back (copy + mapAsync)
+    gpu = {}
+    if be.device.has_timestamps:
+        ms = sorted([await prog.gpu_time_ms() for _ in range(20)])
+        gpu["gpu_us_per_dispatch_one_pass"] = round(ms[len(ms) // 2] * 1e3 / n, 3)
+    trips, reads = [], []
+    for _ in range(30):
+        await _idle()
+        t0 = time.perf_counter()
+        glue.runPlan(webgpu._i32([]))
+        await _idle()
+        trips.append((time.perf_counter() - t0) * 1e3)
+        t0 = time.perf_counter()
+        await prog.read(y)
+        reads.append((time.perf_counter() - t0) * 1e3)
+    gpu["empty_submit_roundtrip_ms"] = round(sorted(trips)[len(trips) // 2], 3)
+    gpu["readback_256B_roundtrip_ms"] = round(sorted(reads)[len(reads) // 2], 3)
     prog.release()
     be.release_weights()
-    result = {"dispatches": len(prog.records), "reps": reps, "statistic": "median",
+    result = {"dispatches": len(prog.records), "reps": reps, "statistic": "median", **gpu,
               "plan_replay_us_per_dispatch": round(plan_ms * 1e3 / n, 2),
               "js_loop_us_per_dispatch": round(js_ms * 1e3 / n, 2),
               "replay_from_js_us_per_dispatch": round(rjs_ms * 1e3 / n, 2),

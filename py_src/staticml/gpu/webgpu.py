@@ -4,6 +4,7 @@ Only ints, strings and typed arrays cross the FFI. Typed arrays are made on the 
 (`Uint8Array.new(n)` then `.assign(python_buffer)`), so no PyProxy is ever handed to JS.
 """
 import json
+import os
 from array import array
 
 from ..env import IN_PYODIDE
@@ -28,6 +29,18 @@ def _i32(values) -> "js.Int32Array":
     return out
 
 
+F16_MODES = ("auto", "unpack")  # `?f16=`: auto = native f16 where the adapter has shader-f16
+
+
+def withheld_features(f16: str = "auto") -> str:
+    """The optional features not to request (comma-separated, for glue.requestDevice): with f16="unpack"
+    the device goes without `shader-f16`, so f16 weights take the unpack2x16float kernels even on an
+    adapter that has native f16 (to measure one against the other on the same GPU)."""
+    if f16 not in F16_MODES:
+        raise ValueError(f"f16={f16!r}: choose one of {', '.join(F16_MODES)}")
+    return "shader-f16" if f16 == "unpack" else ""
+
+
 class WebGPUDevice:
     """One adapter + device. Pipelines are cached by kernel key, created once (async)."""
 
@@ -38,10 +51,13 @@ class WebGPUDevice:
         self._pipelines: dict[str, int] = {}
 
     @classmethod
-    async def request(cls, power_preference: str = "high-performance") -> "WebGPUDevice":
+    async def request(cls, power_preference: str = "high-performance", f16: str | None = None) -> "WebGPUDevice":
+        """f16: "auto" (native f16 where the adapter has shader-f16) or "unpack"; None reads STATICML_F16,
+        which the worker sets from the page's `?f16=` (worker_entry.boot)."""
+        withheld = withheld_features((os.environ.get("STATICML_F16") or "auto") if f16 is None else f16)
         if not IN_PYODIDE:
             raise RuntimeError("the WebGPU backend runs inside Pyodide in a browser; natively use the numpy references")
-        return cls(json.loads(await glue.requestDevice(power_preference)))
+        return cls(json.loads(await glue.requestDevice(power_preference, withheld)))
 
     @property
     def is_software(self) -> bool:
@@ -72,6 +88,17 @@ class WebGPUDevice:
 
     def release(self, object_id: int) -> None:
         glue.release(object_id)
+
+    @property
+    def has_timestamps(self) -> bool:
+        return "timestamp-query" in self.info.get("features", ())
+
+    async def profile(self, prepared_id: int, per_dispatch: bool = True) -> list:
+        """GPU nanoseconds of a prepared plan (glue.profilePlan): one per dispatch, or [total] of the
+        one-pass encoding when per_dispatch is False. Needs `timestamp-query` (has_timestamps)."""
+        ns = array("d")
+        ns.frombytes((await glue.profilePlan(prepared_id, 1 if per_dispatch else 0)).to_bytes())
+        return ns.tolist()
 
     def live_objects(self) -> int:
         return glue.liveObjects()

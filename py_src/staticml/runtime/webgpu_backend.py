@@ -4,13 +4,16 @@ replays it with ONE FFI call (`glue.runPlan`) and ONE `queue.submit` per run.
 Same API as `numpy_backend.NumpyBackend` (constant / packed_weight / write / compile / run), so
 model code cannot tell which backend runs it. Debug mode (`STATICML_DEBUG=1`, or `debug=True`)
 submits after every op, reads each op's output back and checks it (see debug.py).
+Profiling (`GPUProgram.profile()`, `gpu_time_ms()`) replays the same prepared record with GPU
+timestamps (needs the `timestamp-query` feature); the normal replay never writes timestamps.
 """
 import asyncio
+import time
 
 from ..gpu import usage
 from ..ops import argmax, attention, copy, elementwise, embedding, linear, norm, pooling, rotary, softmax
 from ..ops.dispatch import DUMMY
-from . import debug
+from . import debug, profile
 from .backend import Backend
 from .plan import Plan
 from .pool import BufferPool, size_class
@@ -70,6 +73,9 @@ class WebGPUBackend(Backend):
         self.pool = BufferPool(device)
         self.dummy = device.buffer(16, usage.STORAGE_RW)  # bound where an optional input is absent
         self._weights: list[int] = []
+        # what building plans cost: pipelines compiled (once per kernel key) and the time they took
+        self.stats = {"pipelines_compiled": 0, "pipeline_compile_ms": 0.0, "programs_built": 0, "program_build_ms": 0.0,
+                      "compiles": []}  # [new pipelines, ms] per build that compiled any (concurrently)
 
     @classmethod
     async def request(cls) -> "WebGPUBackend":
@@ -82,7 +88,10 @@ class WebGPUBackend(Backend):
         info = self.device.info
         return {"backend": self.name, "adapter": {k: info.get(k, "") for k in ("vendor", "architecture", "description")},
                 "software_adapter": self.software, "linear_variant": linear.variant(self.software),
-                "f16_weights": "native" if linear.f16_native(self.features) else "unpack2x16float"}
+                "f16_weights": "native" if linear.f16_native(self.features) else "unpack2x16float",
+                "adapter_has_shader_f16": "shader-f16" in info.get("adapterFeatures", self.features),
+                "withheld_features": list(info.get("withheldFeatures", [])),
+                "timestamp_query": "timestamp-query" in self.features}
 
     # ---- weights and constants ----
     def constant(self, name: str, shape, dtype: str = "f32", data=None) -> Tensor:
@@ -134,6 +143,7 @@ class GPUProgram:
 
     async def build(self) -> None:
         be, dev = self.backend, self.backend.device
+        t_build = time.perf_counter()
         for node in self.plan.nodes:
             encode = ENCODERS[node.op]
             extra = {"software": be.software} if node.op in ("linear", "matmul") else {}
@@ -142,7 +152,15 @@ class GPUProgram:
         self._allocate()
         # every missing pipeline is compiled concurrently, ahead of the first run
         keys = {d.key: d for _, d in self.dispatches}
+        cached = getattr(dev, "_pipelines", {})
+        new = sum(1 for k in keys if k not in cached)
+        t0 = time.perf_counter()
         pipelines = await asyncio.gather(*(dev.pipeline(k, d.source, d.entry) for k, d in keys.items()))
+        if new:
+            ms = round((time.perf_counter() - t0) * 1e3, 1)
+            be.stats["pipelines_compiled"] += new
+            be.stats["pipeline_compile_ms"] = round(be.stats["pipeline_compile_ms"] + ms, 1)
+            be.stats["compiles"].append([new, ms])
         pipeline_of = dict(zip(keys, pipelines))
         # all uniform blocks in one buffer, each at a 256-byte aligned offset
         offsets, blob = [], bytearray()
@@ -162,6 +180,8 @@ class GPUProgram:
         self.records = records
         self._ops = _record(records)
         self._objects.append(self._ops)
+        be.stats["programs_built"] += 1
+        be.stats["program_build_ms"] = round(be.stats["program_build_ms"] + (time.perf_counter() - t_build) * 1e3, 1)
 
     def _buffer_of(self, t) -> int:
         if t is DUMMY:
@@ -236,6 +256,36 @@ class GPUProgram:
                               "out": out})
                 debug.check_node(node, out)
         return {"outputs": {name: await self.read(t) for name, t in self.plan.outputs.items()}, "trace": trace}
+
+    # ---- profiling (timestamp queries; the normal run() path never writes timestamps) ----
+    def dispatch_infos(self) -> list:
+        """One dict per dispatch, in replay order: op, kernel family, key, workgroups (+ M, K, N for matmuls)."""
+        return [profile.describe(self.plan.nodes[i], d, ENCODERS[self.plan.nodes[i].op].__module__.rsplit(".", 1)[-1])
+                for i, d in self.dispatches]
+
+    def _need_timestamps(self) -> None:
+        if not self.backend.device.has_timestamps:
+            raise RuntimeError("GPU times need the 'timestamp-query' feature, which this device does not have "
+                               "(the adapter lacks it, or it was not requested)")
+
+    async def gpu_time_ms(self, inputs: dict = None) -> float:
+        """GPU milliseconds of one replay encoded as run() encodes it (one pass), from two timestamps."""
+        self._need_timestamps()
+        if inputs is not None:
+            self.write_inputs(inputs)
+        (ns,) = await self.backend.device.profile(self._ops, per_dispatch=False)
+        return ns / 1e6
+
+    async def profile(self, inputs: dict = None, runs: int = 3) -> dict:
+        """GPU time per kernel family, kernel key and matmul shape: `runs` replays with one pass and two
+        timestamps per dispatch, per-dispatch medians, summed (profile.aggregate)."""
+        self._need_timestamps()
+        if inputs is not None:
+            self.write_inputs(inputs)
+        samples = [await self.backend.device.profile(self._ops, per_dispatch=True) for _ in range(max(1, runs))]
+        out = profile.aggregate(self.dispatch_infos(), profile.per_dispatch_median(samples))
+        out["runs"] = len(samples)
+        return out
 
     def release(self) -> None:
         """Give buffers back to the pool; destroy bind groups, the uniform buffer and the replay record."""
