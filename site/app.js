@@ -13,6 +13,27 @@ if ("serviceWorker" in navigator && config.serviceWorker) {
   navigator.serviceWorker.register(config.serviceWorker, { type: "module" }).catch((err) => console.warn("service worker:", err));
 }
 
+// Which build the active service worker serves: {version, models, activation, update_pending}, or null
+// without one. It answers only after its activate step (old shell caches deleted, blobs that no model of
+// its build references evicted) has finished, so once `version` names a new build, the shards of the old
+// one are gone. A page served by the previous build's worker sees the change here without a reload.
+async function serviceWorkerState() {
+  if (!("serviceWorker" in navigator) || !config.serviceWorker) return null;
+  const reg = await navigator.serviceWorker.getRegistration();
+  const pending = Boolean(reg && (reg.installing || reg.waiting));
+  // While a newer worker installs or waits, the active one is on its way out and is not asked: Chromium
+  // activates a skipWaiting() worker only once the old one has gone idle, and a message restarts it with
+  // a fresh idle timer (seen here: asking every 250 ms kept the new worker waiting for over a minute).
+  if (!reg || !reg.active || pending) return { version: null, update_pending: pending };
+  const reply = await new Promise((resolve) => {
+    const channel = new MessageChannel();
+    const timer = setTimeout(() => resolve({ error: "the service worker did not answer within 10 s" }), 10000);
+    channel.port1.onmessage = (event) => { clearTimeout(timer); resolve(event.data); };
+    reg.active.postMessage({ kind: "state" }, [channel.port2]);
+  });
+  return { ...reply, update_pending: false };
+}
+
 const abs = (path) => new URL(path, document.baseURI).href;
 const worker = new Worker(abs(config.worker), { type: "module" });
 let info = null;
@@ -146,14 +167,19 @@ window.staticml = {
   search,
   // Benchmark probes run in the worker on the demo model's pipeline (site/bench.js; staticml.bench.gpu_probe).
   bench: (what, args) => call("bench", { ...(args || {}), what, model: demoModel().id }),
-  // Model cache (works while Python still boots): state per model, and download into IndexedDB.
-  cacheState: () => send("cache_state", {}),
+  // Model cache (works while Python still boots): state per model plus the service worker's
+  // (serviceWorkerState above), and download into IndexedDB.
+  cacheState: () => Promise.all([send("cache_state", {}), serviceWorkerState()])
+    .then(([state, sw]) => ({ ...state, service_worker: sw })),
+  // The service worker's part alone; it does not wait for the page's worker (busy while Pyodide boots).
+  serviceWorker: serviceWorkerState,
   downloadModel: (model) => send("download_model", { model }),
   // The text of a file the model ships, e.g. modelFile("minilm", "tokenizer.json") (offline once stored).
   modelFile: (model, name) => send("model_file", { model, name }),
-  // Uploads the model's tensors into GPU buffers; resolves to {tensors: {name: {buffer, offset, nbytes, dtype, shape}}, ...}.
+  // Uploads the model's tensors into GPU buffers (or the CPU kernels' memory); resolves to
+  // {tensors: {name: {buffer, offset, nbytes, dtype, shape}}, ...} (buffer: a GPU buffer id or a wasm pointer).
   loadModel: (model) => call("load_model", { model }),
-  // sha256 of each loaded tensor's bytes read back from the GPU (a self-check of the upload path).
+  // sha256 of each loaded tensor's bytes read back from where they were loaded (a self-check of the upload path).
   verifyModel: (model) => call("verify_model", { model }),
   // Every URL the page and its worker fetched so far (Resource Timing): what this site downloaded.
   requests: async () => [

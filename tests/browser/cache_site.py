@@ -130,5 +130,11 @@ def idb_keys(driver) -> set[str]:
       }) : [])"""))
 
 
+def shell_version(site: Path) -> str:
+    """The build version a site's service worker reports (the line build.py prepends to sw.js)."""
+    first = (site / "sw.js").read_text().split("\n", 1)[0]
+    return json.loads(first.removeprefix("self.STATICML_PRECACHE = ").removesuffix(";"))["version"]
+
+
 def blob_shas(manifest: dict) -> set[str]:
     return {s["sha256"] for s in manifest["shards"]} | {f["sha256"] for f in manifest["files"].values()}

@@ -4,11 +4,12 @@ clear error before anything is downloaded; a new model version evicts the old ve
 
 These tests never wait for Python: the model cache works while Pyodide still boots."""
 import json
+import os
 import shutil
 
 import pytest
 
-from cache_site import blob_shas, build_site, converted_tiny, faulty_server, idb_keys, manifest_of
+from cache_site import blob_shas, build_site, converted_tiny, faulty_server, idb_keys, manifest_of, shell_version
 from harness.chromium import JSError, await_js, make_driver
 
 pytestmark = pytest.mark.browser
@@ -135,9 +136,6 @@ def test_too_small_a_quota_is_a_clear_error_and_nothing_is_complete(sites, estim
         driver.quit()
 
 
-# Known flaky here (about 1 run in 4 on this 2-core machine: the new service worker's eviction does not
-# happen within 30 s of two visits; not yet understood). It must pass in one of three attempts.
-@pytest.mark.flaky(reruns=2)
 def test_a_new_model_version_evicts_the_old_versions_shards(sites, driver, tmp_path):
     v1, v2 = sites
     _, m1 = manifest_of(v1, "tiny")
@@ -150,29 +148,29 @@ def test_a_new_model_version_evicts_the_old_versions_shards(sites, driver, tmp_p
         await_js(driver, "navigator.serviceWorker.ready")
         download(driver)
         assert idb_keys(driver) == blob_shas(m1)
+        assert await_js(driver, "window.staticml.cacheState()")["service_worker"]["version"] == shell_version(v1)
 
-        # deploy v2 over v1 (same origin), then visit: the new service worker activates and evicts
+        # Deploy v2 over v1 (same origin) with v1's mtimes: two quick builds share a second (the fixture builds
+        # v1 and v2 about 0.8 s apart on an idle machine), and a copy that keeps mtimes or a rollback can even go
+        # back in time. The server must still serve the new sw.js to Chromium's If-Modified-Since update check.
         shutil.rmtree(root)
         shutil.copytree(v2, root)
-        old_shard = json.dumps(m1['shards'][0]['sha256'])
-        evicted = f"""new Promise((resolve) => {{
-            const stop = Date.now() + 30000;
-            const poll = () => indexedDB.open("staticml-models").onsuccess = (e) => {{
-                const db = e.target.result;
-                const req = db.transaction("blobs").objectStore("blobs").getAllKeys();
-                req.onsuccess = () => {{ db.close();
-                    if (!req.result.includes({old_shard})) resolve(true);
-                    else if (Date.now() > stop) resolve(false);
-                    else setTimeout(poll, 200); }};
-            }};
-            poll();
-        }})"""
-        # When Chromium checks for the new sw.js is its own timing (seen here: occasionally not within 60 s
-        # of the first visit); a second visit asks again. Either visit's activation must evict.
+        old = (v1 / "sw.js").stat().st_mtime
+        for path in root.rglob("*"):
+            os.utime(path, (old, old))
+        # The page is still v1's (the old worker serves it); the navigation makes Chromium check sw.js, and v2's
+        # worker installs and activates, evicting v1's shards before it answers with v2's version.
         driver.get(url)
-        if not await_js(driver, evicted):
-            driver.get(url)
-            assert await_js(driver, evicted), "old shards still stored 30 s after each of two visits"
+        sw = await_js(driver, f"""new Promise((resolve, reject) => {{
+            const stop = Date.now() + 60000;
+            const poll = () => window.staticml.serviceWorker().then((sw) => {{
+                if (sw && sw.version === {json.dumps(shell_version(v2))}) resolve(sw);
+                else if (Date.now() > stop) reject(new Error("no v2 service worker after 60 s: " + JSON.stringify(sw)));
+                else setTimeout(poll, 250);
+            }}, reject);
+            poll();
+        }})""")
+        assert sw["activation"] == {"caches_deleted": 1, "evicted": {"blobs": len(blob_shas(m1) - shared)}}, sw
         assert idb_keys(driver) == shared   # v1's shards are gone, the files v2 shares are kept
 
         driver.get(url)   # now served by the new service worker: the page knows only v2

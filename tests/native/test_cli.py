@@ -62,3 +62,44 @@ def test_served_headers_and_types_match_the_rules(built_site):
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(url + "no/such/page")
         assert err.value.code == 404 and b"Not found" in err.value.read()
+
+
+def test_serve_revalidates_by_content_not_by_mtime(tmp_path):
+    """A new sw.js whose mtime is not later than the old one's (two builds in one second, a copy that keeps
+    mtimes, a rollback) must still be served in full to a browser revalidating the old one: Chromium's
+    update check sends If-Modified-Since, and a 304 there keeps the old service worker for good."""
+    import os
+
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    (tmp_path / "_headers").write_text(headers.cloudflare_headers(headers.rules(False)))
+    sw = tmp_path / "sw.js"
+    sw.write_text("// build 1\n")
+    old_mtime = sw.stat().st_mtime
+
+    def get(path, **conditions):
+        request = urllib.request.Request(url + path, headers=conditions)
+        try:
+            with urllib.request.urlopen(request) as resp:
+                return resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    with serving(tmp_path) as url:
+        status, h, body = get("sw.js")
+        etag = h["ETag"]
+        assert status == 200 and body == b"// build 1\n" and etag and h["Last-Modified"] is None
+        assert h["Cache-Control"] == "no-cache"
+        assert get("sw.js", **{"If-None-Match": etag})[0] == 304
+        assert get("sw.js", **{"If-None-Match": f'"other", W/{etag}'})[0] == 304
+        far_future = "Fri, 01 Jan 2100 00:00:00 GMT"
+        status, h, body = get("sw.js", **{"If-Modified-Since": far_future})   # an mtime never says "unchanged"
+        assert status == 200 and body == b"// build 1\n"
+
+        sw.write_text("// build 2\n")
+        os.utime(sw, (old_mtime, old_mtime))   # the same mtime as build 1's
+        status, h, body = get("sw.js", **{"If-None-Match": etag, "If-Modified-Since": far_future})
+        assert status == 200 and body == b"// build 2\n" and h["ETag"] != etag
+
+        status, h, _ = get("")   # a folder is revalidated by its index.html's bytes
+        assert status == 200 and get("", **{"If-None-Match": h["ETag"]})[0] == 304
+        assert get("no-such-file", **{"If-None-Match": "*"})[0] == 404

@@ -3,10 +3,13 @@ import errno
 import functools
 import http.server
 import json
+import os
+import urllib.parse
 from pathlib import Path
 
 from . import headers
 from .errors import BuildError
+from .hashing import sha256_file
 
 MIME = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
         ".json": "application/json", ".webmanifest": "application/manifest+json", ".whl": "application/zip",
@@ -14,15 +17,61 @@ MIME = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/jav
         ".svg": "image/svg+xml", ".bin": "application/octet-stream"}
 
 
+@functools.lru_cache(maxsize=4096)
+def _etag(path: str, ino: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
+    # Keyed on the inode and its change time too: any write or utime() moves ctime, so a cached hash
+    # can never outlive the bytes it was computed from.
+    return f'"{sha256_file(Path(path))[:32]}"'
+
+
+def content_etag(path: str) -> str:
+    st = os.stat(path)
+    return _etag(path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Revalidation is by content: every file carries an ETag (its sha256), a conditional request gets
+    304 only when If-None-Match names the current bytes, and Last-Modified is neither sent nor honoured.
+    The standard handler compares If-Modified-Since with the file's mtime to the second, which answers
+    304 for a changed sw.js whenever the new build's mtime falls in the same second as the old one's
+    (two quick builds) or before it (a copy that keeps mtimes, a rollback): the browser then keeps the
+    old service worker, which never evicts the old model's shards (tests/browser/test_cache_faults.py)."""
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME}
     rules: list = []
     quiet = False
+    _etag_value = None
+
+    def send_head(self):
+        del self.headers["If-Modified-Since"]   # never validate by mtime (see the class docstring)
+        path = self._file_path()
+        self._etag_value = content_etag(path) if path else None
+        wanted = self.headers.get("If-None-Match")
+        if self._etag_value and wanted:
+            tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
+            if "*" in tags or self._etag_value in tags:
+                self.send_response(304)
+                self.end_headers()
+                return None
+        return super().send_head()
+
+    def _file_path(self) -> str | None:
+        """The file the standard handler serves for this URL (a folder's index.html), or None."""
+        path = self.translate_path(self.path)   # keeps a trailing "/"; a folder without one is redirected
+        if os.path.isdir(path) and path.endswith("/"):
+            path = os.path.join(path, "index.html")
+        return path if os.path.isfile(path) else None
+
+    def send_header(self, keyword, value):
+        if keyword.lower() != "last-modified":   # validation is by ETag only (see the class docstring)
+            super().send_header(keyword, value)
 
     def end_headers(self):
         for key, value in headers.headers_for(self.path.split("?", 1)[0], self.rules).items():
             if key != "Content-Type":  # the MIME table above already set it
                 self.send_header(key, value)
+        if self._etag_value:
+            self.send_header("ETag", self._etag_value)
+            self._etag_value = None   # one response's; a kept-alive connection's next request sets its own
         super().end_headers()
 
     def send_error(self, code, message=None, explain=None):
