@@ -148,13 +148,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 // main does 16 multiply-adds per 2 vec4 loads from workgroup memory and is bound by loads (H100:
 // 10.5-10.9 TFLOP/s in f32). Here a thread owns rows {4*ly.., 64 + 4*ly..} x columns {4*lx.., 64 + 4*lx..}: 64
 // multiply-adds per 4 vec4 loads. The same xs/ws arrays (16 KiB together) hold 16 k x 128 rows /
-// columns: xs[k * 32 + m / 4][m % 4] = x[m0 + m, k0 + k]. ops/linear.py picks it only when the
+// columns: xs[k * 32 + ((m / 4) ^ k)][m % 4] = x[m0 + m, k0 + k] (swizzle: put_w2). ops/linear.py picks it only when the
 // 128x128 grid still has >= 2 workgroups per SM, since 4x fewer workgroups starve small M.
 const TM2: u32 = 128u;
 const TK2: u32 = 16u;
 
+// Column c of k row k lives at vec4 k * 32 + (c ^ k) (an XOR swizzle, k < 16): the tile loaders write
+// 16 k rows per warp, 512 bytes apart, which without it all land in the same banks (16-way conflicts);
+// the reads stay conflict-free (a k row's 32 vec4 are only permuted).
 fn put_w2(k: u32, n: u32, v: f32) {
-  ws[k * 32u + n / 4u][n % 4u] = v;
+  ws[k * 32u + ((n / 4u) ^ k)][n % 4u] = v;
 }
 
 // Loads W[n0.., k0..] (128 columns x 16 k) into ws as f32, dequantizing on the way.
@@ -244,15 +247,15 @@ fn main_128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
       let k = idx % TK2;
       var v = 0.0;
       if (m0 + m < u.M && k0 + k < u.K) { v = x[xb + (m0 + m) * u.K + k0 + k]; }
-      xs[k * 32u + m / 4u][m % 4u] = v;
+      xs[k * 32u + ((m / 4u) ^ k)][m % 4u] = v;
     }
     load_w2(k0, n0, wb, t);
     workgroupBarrier();
     for (var k = 0u; k < TK2; k++) {
-      let a0 = xs[k * 32u + lid.y];
-      let a1 = xs[k * 32u + 16u + lid.y];
-      let b0 = ws[k * 32u + lid.x];
-      let b1 = ws[k * 32u + 16u + lid.x];
+      let a0 = xs[k * 32u + (lid.y ^ k)];
+      let a1 = xs[k * 32u + ((16u + lid.y) ^ k)];
+      let b0 = ws[k * 32u + (lid.x ^ k)];
+      let b1 = ws[k * 32u + ((16u + lid.x) ^ k)];
       acc[0] += a0.x * b0;
       acc[1] += a0.x * b1;
       acc[2] += a0.y * b0;
