@@ -144,6 +144,158 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 }
 
+// ---- main_128: 128x128 output tiles, 8x8 outputs per thread, K in steps of 16 (large M) ----
+// main does 16 multiply-adds per 2 vec4 loads from workgroup memory and is bound by loads (H100:
+// 10.5-10.9 TFLOP/s in f32). Here a thread owns rows {4*ly.., 64 + 4*ly..} x columns {4*lx.., 64 + 4*lx..}: 64
+// multiply-adds per 4 vec4 loads. The same xs/ws arrays (16 KiB together) hold 16 k x 128 rows /
+// columns: xs[k * 32 + ((m / 4) ^ k)][m % 4] = x[m0 + m, k0 + k] (swizzle: put_w2). ops/linear.py picks it only when the
+// 128x128 grid still has >= 2 workgroups per SM, since 4x fewer workgroups starve small M.
+const TM2: u32 = 128u;
+const TK2: u32 = 16u;
+
+// Column c of k row k lives at vec4 k * 32 + (c ^ k) (an XOR swizzle, k < 16): the tile loaders write
+// 16 k rows per warp, 512 bytes apart, which without it all land in the same banks (16-way conflicts);
+// the reads stay conflict-free (a k row's 32 vec4 are only permuted).
+fn put_w2(k: u32, n: u32, v: f32) {
+  ws[k * 32u + ((n / 4u) ^ k)][n % 4u] = v;
+}
+
+// Loads W[n0.., k0..] (128 columns x 16 k) into ws as f32, dequantizing on the way.
+fn load_w2(k0: u32, n0: u32, wb: u32, t: u32) {
+  if (W_KIND == 0u) {  // f32 [N, K]: 2048 words, 8 per thread, consecutive threads along k
+    for (var r = 0u; r < 8u; r++) {
+      let idx = t + r * 256u;
+      let n = idx / TK2;
+      let k = idx % TK2;
+      var v = 0.0;
+      if (n0 + n < u.N && k0 + k < u.K) { v = bitcast<f32>(w[wb + (n0 + n) * u.row_words + k0 + k]); }
+      put_w2(k, n, v);
+    }
+  } else if (W_KIND == 4u) {  // f32 [K, N]: consecutive threads along n
+    for (var r = 0u; r < 8u; r++) {
+      let idx = t + r * 256u;
+      let k = idx / TM2;
+      let n = idx % TM2;
+      var v = 0.0;
+      if (n0 + n < u.N && k0 + k < u.K) { v = bitcast<f32>(w[wb + (k0 + k) * u.row_words + n0 + n]); }
+      put_w2(k, n, v);
+    }
+  } else if (W_KIND == 1u) {  // f16: a word holds k, k+1; 128 rows x 8 words, 4 per thread
+    for (var r = 0u; r < 4u; r++) {
+      let idx = t + r * 256u;
+      let n = idx / 8u;
+      let j = idx % 8u;
+      var p = vec2<f32>(0.0);
+      if (n0 + n < u.N && k0 + 2u * j < u.K) { p = unpack_f16_pair(w[wb + (n0 + n) * u.row_words + k0 / 2u + j]); }
+      put_w2(2u * j, n, p.x);
+      put_w2(2u * j + 1u, n, p.y);
+    }
+  } else if (W_KIND == 2u) {  // q8: a word holds 4 int8 along k; 128 rows x 4 words, 2 per thread
+    for (var r = 0u; r < 2u; r++) {
+      let idx = t + r * 256u;
+      let n = idx / 4u;
+      let j = idx % 4u;
+      var q = vec4<f32>(0.0);
+      if (n0 + n < u.N && k0 + 4u * j < u.K) {
+        let word = bitcast<i32>(w[wb + (n0 + n) * u.row_words + k0 / 4u + j]);
+        q = vec4<f32>(f32(extractBits(word, 0u, 8u)), f32(extractBits(word, 8u, 8u)),
+                      f32(extractBits(word, 16u, 8u)), f32(extractBits(word, 24u, 8u))) * scales[n0 + n];
+      }
+      for (var c = 0u; c < 4u; c++) { put_w2(4u * j + c, n, q[c]); }
+    }
+  } else if (W_KIND == 3u) {  // q4: a word holds 8 nibbles along k; a K tile is half a group of 32
+    let n = t / 2u;
+    let j = t % 2u;
+    var word = 0x88888888u;  // eight zeros (u = 8)
+    var s = 0.0;
+    if (n0 + n < u.N && k0 + 8u * j < u.K) {
+      word = w[wb + (n0 + n) * u.row_words + k0 / 8u + j];
+      s = scales[(n0 + n) * u.n_groups + k0 / 32u];
+    }
+    for (var i = 0u; i < 8u; i++) { put_w2(8u * j + i, n, (f32((word >> (4u * i)) & 15u) - 8.0) * s); }
+  }
+}
+
+// the epilogue for 4 consecutive columns n.. of row m (bounds-checked)
+fn store4(ob: u32, m: u32, n: u32, acc: vec4<f32>) {
+  if (m >= u.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j >= u.N) { return; }
+    var v = acc[j];
+    if (u.has_bias != 0u) { v += bias[n + j]; }
+    v = activate(v);
+    if (u.has_res != 0u) { v += res[ob + m * u.N + n + j]; }
+    out[ob + m * u.N + n + j] = v;
+  }
+}
+
+@compute @workgroup_size(16, 16)
+fn main_128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+            @builtin(local_invocation_index) t: u32) {
+  let m0 = wid.y * TM2;
+  let n0 = wid.x * TM2;
+  let xb = wid.z * u.x_batch;
+  let wb = wid.z * u.w_batch;
+  // acc[2 * r + g]: row m0 + (r / 4) * 64 + lid.y * 4 + r % 4, columns n0 + g * 64 + lid.x * 4 ..+3.
+  // Indexed only by constants (written out below): a loop index would put the array in local memory
+  // on NVIDIA (measured: 1.9 TFLOP/s that way).
+  var acc: array<vec4<f32>, 16>;
+  for (var k0 = 0u; k0 < u.K; k0 += TK2) {
+    for (var r = 0u; r < 8u; r++) {  // x tile: 128 rows x 16 k, consecutive threads along k
+      let idx = t + r * 256u;
+      let m = idx / TK2;
+      let k = idx % TK2;
+      var v = 0.0;
+      if (m0 + m < u.M && k0 + k < u.K) { v = x[xb + (m0 + m) * u.K + k0 + k]; }
+      xs[k * 32u + ((m / 4u) ^ k)][m % 4u] = v;
+    }
+    load_w2(k0, n0, wb, t);
+    workgroupBarrier();
+    for (var k = 0u; k < TK2; k++) {
+      let a0 = xs[k * 32u + (lid.y ^ k)];
+      let a1 = xs[k * 32u + ((16u + lid.y) ^ k)];
+      let b0 = ws[k * 32u + (lid.x ^ k)];
+      let b1 = ws[k * 32u + ((16u + lid.x) ^ k)];
+      acc[0] += a0.x * b0;
+      acc[1] += a0.x * b1;
+      acc[2] += a0.y * b0;
+      acc[3] += a0.y * b1;
+      acc[4] += a0.z * b0;
+      acc[5] += a0.z * b1;
+      acc[6] += a0.w * b0;
+      acc[7] += a0.w * b1;
+      acc[8] += a1.x * b0;
+      acc[9] += a1.x * b1;
+      acc[10] += a1.y * b0;
+      acc[11] += a1.y * b1;
+      acc[12] += a1.z * b0;
+      acc[13] += a1.z * b1;
+      acc[14] += a1.w * b0;
+      acc[15] += a1.w * b1;
+    }
+    workgroupBarrier();
+  }
+  let ob = wid.z * u.out_batch;
+  let m = m0 + lid.y * 4u;
+  let n = n0 + lid.x * 4u;
+  store4(ob, m, n, acc[0]);
+  store4(ob, m, n + 64u, acc[1]);
+  store4(ob, m + 1u, n, acc[2]);
+  store4(ob, m + 1u, n + 64u, acc[3]);
+  store4(ob, m + 2u, n, acc[4]);
+  store4(ob, m + 2u, n + 64u, acc[5]);
+  store4(ob, m + 3u, n, acc[6]);
+  store4(ob, m + 3u, n + 64u, acc[7]);
+  store4(ob, m + 64u, n, acc[8]);
+  store4(ob, m + 64u, n + 64u, acc[9]);
+  store4(ob, m + 65u, n, acc[10]);
+  store4(ob, m + 65u, n + 64u, acc[11]);
+  store4(ob, m + 66u, n, acc[12]);
+  store4(ob, m + 66u, n + 64u, acc[13]);
+  store4(ob, m + 67u, n, acc[14]);
+  store4(ob, m + 67u, n + 64u, acc[15]);
+}
+
 // ---- The direct variant, for CPU-emulated adapters (SwiftShader) ----
 // On a CPU "workgroup memory" is ordinary memory behind the same caches, and every barrier is a
 // coroutine switch per invocation, so staging tiles costs more than it saves. Here each invocation

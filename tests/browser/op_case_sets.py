@@ -58,7 +58,8 @@ class Cases:
 def linear_cases() -> "Cases":
     """Every weight dtype and fused epilogue."""
     c = Cases(1)
-    shapes = [(1, 1, 1), (3, 17, 127), (17, 127, 3), (1, 384, 1536), (17, 1536, 384), (127, 3, 17), (3, 384, 17)]
+    shapes = [(1, 1, 1), (3, 17, 127), (17, 127, 3), (1, 384, 1536), (17, 1536, 384), (127, 3, 17), (3, 384, 17),
+              (130, 40, 131)]  # two 128x128 tiles each way (main_128), K not a multiple of 16
     for wdtype in quant.DTYPES:
         for M, K, N in shapes:
             c.linear(M, K, N, wdtype)
@@ -150,6 +151,15 @@ def embedding_attention_view_cases() -> "Cases":
     c.add("attention_cached", "attention", {"q": {"input": [1, 3, 2, 8]}, "k": {"input": [1, 17, 2, 8]},
                                             "v": {"input": [1, 17, 2, 8]}},
           {"q": c.f32((1, 3, 2, 8)), "k": c.f32((1, 17, 2, 8)), "v": c.f32((1, 17, 2, 8))}, {"causal": True})
+    # the query-tiled kernel (D <= 64) across query blocks and key tiles: D = 48 pads to 64 (16-key tiles),
+    # Tq = 70 < Tk = 150 causal (two 64-query blocks, offset 80), GQA 4/2, a mask, an explicit scale
+    mask = (c.rng.random((2, 150)) < 0.6).astype(np.float32)
+    mask[1, :] = 0.0
+    c.add("attention_tiled_cached_gqa", "attention",
+          {"q": {"input": [2, 70, 4, 48]}, "k": {"input": [2, 150, 2, 48]}, "v": {"input": [2, 150, 2, 48]},
+           "key_mask": {"input": [2, 150]}},
+          {"q": c.f32((2, 70, 4, 48)), "k": c.f32((2, 150, 2, 48)), "v": c.f32((2, 150, 2, 48)),
+           "key_mask": mask.tobytes()}, {"causal": True, "scale": 0.3})
     for B, T, H, D, R, off in [(1, 1, 1, 2, 2, 0), (2, 17, 3, 64, 64, 5), (1, 3, 2, 128, 64, 40), (1, 127, 1, 32, 32, 0)]:
         c.add(f"rotary_{B}x{T}x{H}x{D}_r{R}", "rotary", {"x": {"input": [B, T, H, D]}},
               {"x": c.f32((B, T, H, D))}, {"theta": 10000.0, "pos_offset": off, "rotary_dim": R},

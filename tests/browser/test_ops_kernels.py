@@ -17,9 +17,9 @@ pytestmark = pytest.mark.driver_timeout(300)  # pipeline compiles on SwiftShader
 
 
 @run_in_pyodide(packages=["staticml"])
-async def _run_cases(selenium, cases: list, software: bool = None) -> list:
+async def _run_cases(selenium, cases: list, software: bool = None, big: bool = None) -> list:
     """Build, compile and run each case on one shared WebGPU backend; return each output's bytes.
-    software: force the linear kernel variant (None = what the adapter picks)."""
+    software, big: force the linear kernel variant (None = what the adapter and shape pick)."""
     from staticml.runtime import opcases
     from staticml.runtime.webgpu_backend import WebGPUBackend
 
@@ -28,6 +28,7 @@ async def _run_cases(selenium, cases: list, software: bool = None) -> list:
         builtins._staticml_test_backend = await WebGPUBackend.request()
     be = builtins._staticml_test_backend
     be.software = be.device.is_software if software is None else software
+    be.linear_big = big
     outs = []
     for case in cases:
         plan, inputs = opcases.build(be, case)
@@ -38,19 +39,23 @@ async def _run_cases(selenium, cases: list, software: bool = None) -> list:
     return outs
 
 
-def _check_all(selenium, cases, software: bool = None):
-    op_case_sets.check_outputs(cases, _run_cases(selenium, cases.items, software))
+def _check_all(selenium, cases, software: bool = None, big: bool = None):
+    op_case_sets.check_outputs(cases, _run_cases(selenium, cases.items, software, big))
 
 
-@pytest.mark.parametrize("variant", ["direct", "tiled"])
+VARIANTS = {"direct": (True, None), "tiled": (False, False), "tiled128": (False, True)}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
 def test_linear_all_weight_dtypes_and_epilogues(selenium_gpu, variant):
-    """Both kernel variants on this adapter (real GPUs run "tiled", CPU-emulated ones "direct")."""
-    _check_all(selenium_gpu, op_case_sets.linear_cases(), software=variant == "direct")
+    """Every kernel variant on this adapter (real GPUs run "tiled" or, for large M, "tiled128";
+    CPU-emulated ones "direct")."""
+    _check_all(selenium_gpu, op_case_sets.linear_cases(), *VARIANTS[variant])
 
 
-@pytest.mark.parametrize("variant", ["direct", "tiled"])
+@pytest.mark.parametrize("variant", list(VARIANTS))
 def test_batched_matmul(selenium_gpu, variant):
-    _check_all(selenium_gpu, op_case_sets.matmul_cases(), software=variant == "direct")
+    _check_all(selenium_gpu, op_case_sets.matmul_cases(), *VARIANTS[variant])
 
 
 def test_elementwise_norms_softmax_pooling_argmax(selenium_gpu):

@@ -1,8 +1,15 @@
 """Fused scaled-dot-product attention (shaders/attention.wgsl): padding mask, causal option, GQA.
 
-One 64-thread workgroup per (query, head, batch). Keys are visited 64 at a time with an online
-softmax (running max and sum), so no [Tq, Tk] score matrix is ever stored. q, k, v are read through
-strides, so they may be views into one fused QKV projection without a copy.
+Two kernels, both with an online softmax (running max and sum), so no [Tq, Tk] score matrix is ever
+stored; q, k, v are read through strides, so they may be views into one fused QKV projection:
+- `main_tiled` (D <= 64): one 64-thread workgroup per (block of 64 queries, head, batch), a thread per
+  query with its q row and output row in registers; K/V tiles of BK keys are staged once in workgroup
+  memory and shared by the block's 64 queries. D is padded to DP (32 or 64), a compile-time constant
+  in the source so the per-thread arrays are registers; one pipeline per DP.
+- `main` (any D <= 256, the fallback): one 64-thread workgroup per (query, head, batch), threads
+  split the keys and the output channels; every query reads all of K/V from global memory.
+The tiled kernel needs 8.1 KiB of workgroup memory (2 * BK * DP * 4 + BK * 4), inside WebGPU's
+guaranteed 16 KiB, so it runs on every adapter; D > 64 would cost too many registers per thread.
 """
 from dataclasses import dataclass
 
@@ -11,6 +18,17 @@ from .dispatch import DUMMY, Dispatch
 from .uniforms import Uniforms
 
 MAX_HEAD_DIM = 256
+TILED_MAX_D = 64
+BQ = 64  # queries per workgroup in main_tiled (its @workgroup_size)
+
+
+def tile(D: int) -> tuple[int, int] | None:
+    """(DP, BK) for main_tiled: D padded to 32 or 64 and the key tile, BK * DP = 1024 floats per K/V tile;
+    None when D is too large and `main` runs."""
+    if D > TILED_MAX_D:
+        return None
+    DP = 32 if D <= 32 else 64
+    return DP, 1024 // DP
 
 
 @dataclass(frozen=True)
@@ -37,12 +55,19 @@ class AttentionUniforms(Uniforms):
     v_sh: "u32"
 
 
-def kernel_key() -> str:
-    return "attention_f32_online64"
+def kernel_key(D: int) -> str:
+    t = tile(D)
+    return "attention_f32_online64" if t is None else f"attention_f32_q{BQ}k{t[1]}d{t[0]}"
 
 
-def source() -> str:
-    return AttentionUniforms.wgsl_struct() + load_wgsl("attention")
+def source(D: int) -> str:
+    DP, BK = tile(D) or (32, 32)  # main ignores them; they only size main_tiled's arrays
+    return (AttentionUniforms.wgsl_struct() + f"const DP: u32 = {DP}u;\nconst BK: u32 = {BK}u;\n"
+            + load_wgsl("attention"))
+
+
+def workgroups(B: int, Tq: int, H: int, D: int) -> tuple[int, int, int]:
+    return ((Tq if tile(D) is None else -(-Tq // BQ)), H, B)
 
 
 def encode(node, features=()) -> list:
@@ -53,8 +78,9 @@ def encode(node, features=()) -> list:
                           q_off=q.offset, q_sb=q.strides[0], q_st=q.strides[1], q_sh=q.strides[2],
                           k_off=k.offset, k_sb=k.strides[0], k_st=k.strides[1], k_sh=k.strides[2],
                           v_off=v.offset, v_sb=v.strides[0], v_st=v.strides[1], v_sh=v.strides[2])
-    return [Dispatch(kernel_key(), source(), "main", u.pack(), [q, k, v, DUMMY if mask is None else mask, node.out],
-                     (Tq, H, B))]
+    entry = "main" if tile(D) is None else "main_tiled"
+    return [Dispatch(kernel_key(D), source(D), entry, u.pack(), [q, k, v, DUMMY if mask is None else mask, node.out],
+                     workgroups(B, Tq, H, D))]
 
 
 def reference(q, k, v, key_mask=None, causal: bool = False, scale: float = None):

@@ -1,7 +1,10 @@
 """Linear kernels (shaders/linear.wgsl): out = act(x @ W^T + bias) + residual, weights f32/f16/q8/q4.
 
-One register-tiled kernel: a 64x64 output tile per workgroup of 16x16 threads, each thread 4x4
-outputs, K walked 32 at a time through workgroup memory. Weights are [N, K] in the packed layouts of
+Register-tiled kernels on real GPUs: `main`, a 64x64 output tile per workgroup of 16x16 threads, each
+thread 4x4 outputs, K walked 32 at a time through workgroup memory; and `main_128` for large M, a
+128x128 tile, 8x8 outputs per thread, K in steps of 16 (twice the multiply-adds per workgroup-memory
+load), chosen when its grid still gives every SM-sized slot >= 2 workgroups (`big_tiles`).
+`main_direct` (no workgroup memory) serves CPU-emulated adapters. Weights are [N, K] in the packed layouts of
 `staticml.quant`; dequantization happens while the weight tile is loaded (never a separate pass).
 The same kernel runs the batched f32 `matmul` op (b as [B, K, N] or [B, N, K]) with workgroup z = batch.
 """
@@ -13,6 +16,10 @@ from .dispatch import DUMMY, Dispatch, ceil_div
 from .uniforms import Uniforms
 
 TM, TN, TK = 64, 64, 32
+BIG_TILE, BIG_TK = 128, 16  # main_128
+# main_128 only when its grid has at least this many workgroups: 2 per SM of a large GPU (the H100
+# has 132); below that the 4x larger tiles leave SMs idle and the 64x64 kernel is faster
+BIG_MIN_WORKGROUPS = 264
 # W_KIND constants of linear.wgsl; "f32_kn" is a dense [K, N] right-hand side (batched matmul)
 W_KINDS = {"f32": 0, "f16": 1, "q8": 2, "q4": 3, "f32_kn": 4}
 ACTS = {"none": 0, "gelu_erf": 1, "gelu_tanh": 2, "silu": 3, "relu": 4}
@@ -51,14 +58,23 @@ def variant(software: bool) -> str:
     return "direct" if software else "tiled"
 
 
-def kernel_key(w_kind: str, native_f16: bool = False, software: bool = False) -> str:
+def big_tiles(M: int, N: int, batch: int = 1, software: bool = False, force: bool = None) -> bool:
+    """main_128 for this shape? force (tests) overrides the grid-size rule; never on software adapters."""
+    if software:
+        return False
+    if force is not None:
+        return force
+    return ceil_div(M, BIG_TILE) * ceil_div(N, BIG_TILE) * batch >= BIG_MIN_WORKGROUPS
+
+
+def kernel_key(w_kind: str, native_f16: bool = False, software: bool = False, big: bool = False) -> str:
     kind = w_kind + ("native" if native_f16 and w_kind == "f16" else "")
-    shape = "direct32x32" if software else f"{TM}x{TN}x{TK}"
+    shape = ("direct32x32" if software else f"{BIG_TILE}x{BIG_TILE}x{BIG_TK}" if big else f"{TM}x{TN}x{TK}")
     return f"linear_{kind}_{shape}"
 
 
-def entry(software: bool) -> str:
-    return "main_direct" if software else "main"
+def entry(software: bool, big: bool = False) -> str:
+    return "main_direct" if software else "main_128" if big else "main"
 
 
 def source(w_kind: str, native_f16: bool = False) -> str:
@@ -68,9 +84,11 @@ def source(w_kind: str, native_f16: bool = False) -> str:
     return head + LinearUniforms.wgsl_struct() + f"const W_KIND: u32 = {W_KINDS[w_kind]}u;\n" + load_wgsl("linear")
 
 
-def workgroups(M: int, N: int, batch: int = 1, software: bool = False) -> tuple[int, int, int]:
+def workgroups(M: int, N: int, batch: int = 1, software: bool = False, big: bool = False) -> tuple[int, int, int]:
     if software:
         return ceil_div(N, DIRECT_TILE), ceil_div(M, DIRECT_TILE), batch
+    if big:
+        return ceil_div(N, BIG_TILE), ceil_div(M, BIG_TILE), batch
     return ceil_div(N, TN), ceil_div(M, TM), batch
 
 
@@ -78,7 +96,7 @@ def _opt(t):
     return DUMMY if t is None else t
 
 
-def encode_linear(node, features=(), software=False) -> list:
+def encode_linear(node, features=(), software=False, big=None) -> list:
     x, w, bias, res = (node.inputs[k] for k in ("x", "w", "bias", "residual"))
     act = node.params["act"]
     M = x.numel // w.K
@@ -88,12 +106,13 @@ def encode_linear(node, features=(), software=False) -> list:
     u = LinearUniforms(M=M, K=w.K, N=w.N, row_words=quant.row_words(w.dtype, w.K),
                        n_groups=quant.groups(w.K), x_batch=0, w_batch=0, out_batch=0,
                        act=ACTS[act], has_bias=int(bias is not None), has_res=int(res is not None))
-    return [Dispatch(kernel_key(w.dtype, native, software), source(w.dtype, native), entry(software), u.pack(),
-                     [x, w.words, _opt(w.scales), _opt(bias), _opt(res), node.out],
-                     workgroups(M, w.N, 1, software))]
+    big = big_tiles(M, w.N, 1, software, big)
+    return [Dispatch(kernel_key(w.dtype, native, software, big), source(w.dtype, native), entry(software, big),
+                     u.pack(), [x, w.words, _opt(w.scales), _opt(bias), _opt(res), node.out],
+                     workgroups(M, w.N, 1, software, big))]
 
 
-def encode_matmul(node, features=(), software=False) -> list:
+def encode_matmul(node, features=(), software=False, big=None) -> list:
     a, b = node.inputs["a"], node.inputs["b"]
     tb = node.params["transpose_b"]
     batch = a.shape[0] if a.ndim == 3 else 1
@@ -102,8 +121,9 @@ def encode_matmul(node, features=(), software=False) -> list:
     kind = "f32" if tb else "f32_kn"  # [N, K] is the weight layout; [K, N] the plain one
     u = LinearUniforms(M=M, K=K, N=N, row_words=K if tb else N, n_groups=0,
                        x_batch=M * K, w_batch=K * N, out_batch=M * N, act=0, has_bias=0, has_res=0)
-    return [Dispatch(kernel_key(kind, False, software), source(kind), entry(software), u.pack(),
-                     [a, b, DUMMY, DUMMY, DUMMY, node.out], workgroups(M, N, batch, software))]
+    big = big_tiles(M, N, batch, software, big)
+    return [Dispatch(kernel_key(kind, False, software, big), source(kind), entry(software, big), u.pack(),
+                     [a, b, DUMMY, DUMMY, DUMMY, node.out], workgroups(M, N, batch, software, big))]
 
 
 def _erf(x):

@@ -70,6 +70,7 @@ class WebGPUBackend(Backend):
         self.features = tuple(device.info.get("features", ()))
         # kernel variants follow the adapter (linear.variant); tests flip it to exercise both on one adapter
         self.software = device.is_software
+        self.linear_big = None  # None: linear.big_tiles decides per shape; tests force True / False
         self.pool = BufferPool(device)
         self.dummy = device.buffer(16, usage.STORAGE_RW)  # bound where an optional input is absent
         self._weights: list[int] = []
@@ -146,7 +147,7 @@ class GPUProgram:
         t_build = time.perf_counter()
         for node in self.plan.nodes:
             encode = ENCODERS[node.op]
-            extra = {"software": be.software} if node.op in ("linear", "matmul") else {}
+            extra = {"software": be.software, "big": be.linear_big} if node.op in ("linear", "matmul") else {}
             for d in encode(node, be.features, **extra):
                 self.dispatches.append((node.index, d))
         self._allocate()
