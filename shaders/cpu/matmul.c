@@ -1,54 +1,19 @@
 // Linear layers: out[M, N] = act(x[M, K] @ W[N, K]^T + bias) + residual.
-// The micro-kernel is an outer product: 4 rows of x times one "panel" of 8 output columns, 8 vector
-// accumulators, per k one splat of x per row and two loads of W. It wants W as panels: wp[ceil(N/8)][K][8]
-// (columns n..n+7 of W^T interleaved, zero-padded past N), made by staticml.cpu.pack.pack_f32 at
-// convert time or by sm_pack_f32 at load. f16, q8 and q4 weights stay in PyTorch's row-major layout (the
-// GPU's) and are expanded one panel at a time into the thread's scratch, which then serves all M rows,
-// so the unpacking costs 1/M of the math and x stays f32 (weight-only quantization). matmul_q8.c has
-// the faster integer kernel that also rounds x to int8 (dynamic quantization).
-// Threads split N by panels: each part reads only its own columns of W.
+// The micro-kernel (f32_tile in matmul.h) is an outer product: 4 rows of x times one "panel" of 8 output
+// columns, 8 vector accumulators, per k one splat of x per row and two loads of W. It wants W as panels:
+// wp[ceil(N/8)][K][8] (columns n..n+7 of W^T interleaved, zero-padded past N), made by
+// staticml.cpu.pack.pack_f32 at convert time or by sm_pack_f32 at load. f16, q8 and q4 weights stay in
+// PyTorch's row-major layout (the GPU's) and are expanded one panel at a time into the thread's scratch,
+// which then serves all M rows, so the unpacking costs 1/M of the math and x stays f32 (weight-only
+// quantization). matmul_q8.c has the faster integer kernels (q8p: int16 x, the fast accurate path).
+// Threads split f32 into 2-D tiles (row blocks x panel groups, matmul.h), the others by panels.
 #include "matmul.h"
 
-#define MR 4      // rows of x per micro-kernel
-#define PW 8      // panel width: output columns per micro-kernel (two f32x4 accumulators per row)
-
-// out[m:m+mr, n:n+ncols] = epilogue(x[m:m+mr, :] @ panel), panel = wp[K][ldp] (8 columns used).
-// One pointer per row of x, each splat once per k and used for both halves of the panel row.
-SM_INLINE void kernel_f32(int mr, const float *x, int K, const float *wp, int ldp, const epilogue_t *e, int m, int n,
-                          int ncols) {
-  v128_t acc[MR][2];
-  const float *xr[MR];
-  for (int i = 0; i < MR; i++) {
-    acc[i][0] = acc[i][1] = wasm_f32x4_splat(0.0f);
-    xr[i] = x + (size_t)(i < mr ? i : 0) * K;
-  }
-  for (int k = 0; k < K; k++, wp += ldp) {
-    v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4), xv[MR];
-    for (int i = 0; i < mr; i++) {
-      xv[i] = wasm_v128_load32_splat(xr[i]++);
-      acc[i][0] = madd(xv[i], w0, acc[i][0]);
-    }
-    for (int i = 0; i < mr; i++) acc[i][1] = madd(xv[i], w1, acc[i][1]);
-  }
-  for (int i = 0; i < mr; i++) {
-    epilogue_store(acc[i][0], e, m + i, n, ncols < 4 ? ncols : 4);
-    if (ncols > 4) epilogue_store(acc[i][1], e, m + i, n + 4, ncols - 4);
-  }
-}
-
-// One panel (output columns n .. n+ncols, ncols <= 8) for all M rows: the panel stays in L1.
-#define PANEL_DRIVER(name, LDP)                                                                            \
-  void name(const float *x, const float *panel, int ldp, int M, int K, int n, int ncols, const epilogue_t *e) { \
-    int m = 0;                                                                                              \
-    for (; m + MR <= M; m += MR) kernel_f32(MR, x + (size_t)m * K, K, panel, LDP, e, m, n, ncols);         \
-    for (; m < M; m++) kernel_f32(1, x + (size_t)m * K, K, panel, LDP, e, m, n, ncols);                    \
-  }
-// packed panels (stride 8, a constant the compiler folds) and any row stride (b[K, N] of a plain matmul)
-static PANEL_DRIVER(panel_packed, PW)
-static PANEL_DRIVER(panel_strided, ldp)
+#define MR F32_MR   // rows of x per micro-kernel (matmul.h)
+#define PW F32_PW   // panel width: output columns per micro-kernel (two f32x4 accumulators per row)
 
 void sm_matmul_f32_panel(const float *x, const float *panel, int M, int K, int n, int ncols, const epilogue_t *e) {
-  panel_packed(x, panel, PW, M, K, n, ncols, e);
+  f32_panel(x, panel, PW, M, K, n, ncols, e);
 }
 
 // W[N, K] row-major f32 -> panels wp[ceil(N/8)][K][8] (what staticml.cpu.pack.pack_f32 makes).
@@ -187,8 +152,8 @@ static void part_f32(const int32_t *a, int part, int nparts, float *scratch) {
     int ncols = hi - n < PW ? hi - n : PW;
     const float *panel = (const float *)a[1] + (size_t)n * K;
     int m = m0;
-    for (; m + MR <= m1; m += MR) kernel_f32(MR, x + (size_t)m * K, K, panel, PW, &e, m, n, ncols);
-    for (; m < m1; m++) kernel_f32(1, x + (size_t)m * K, K, panel, PW, &e, m, n, ncols);
+    for (; m + MR <= m1; m += MR) f32_tile(MR, x + (size_t)m * K, K, panel, PW, &e, m, n, ncols);
+    for (; m < m1; m++) f32_tile(1, x + (size_t)m * K, K, panel, PW, &e, m, n, ncols);
   }
 }
 
@@ -251,13 +216,13 @@ static void batched_part(const int32_t *g, int part, int nparts, float *scratch)
     const float *b = (const float *)g[1] + (size_t)bi * g[9];
     epilogue_t e = {0, 0, (float *)g[2] + (size_t)bi * M * N, N, ACT_NONE};
     if (!tb) {   // b [K, N]: columns n..n+7 are already a panel with row stride N (loads past N are unused)
-      panel_strided(a, b + n, N, M, K, n, ncols, &e);
+      f32_panel(a, b + n, N, M, K, n, ncols, &e);
       continue;
     }
     for (int j = 0; j < PW; j++)   // b [N, K]: rows n..n+7 -> panel [K][8]
       for (int k = 0; k < K; k++) rows[(size_t)j * K + k] = j < ncols ? b[(size_t)(n + j) * K + k] : 0.0f;
     transpose_into_panel(rows, K, panel);
-    panel_packed(a, panel, PW, M, K, n, ncols, &e);
+    f32_panel(a, panel, PW, M, K, n, ncols, &e);
   }
 }
 
