@@ -39,6 +39,9 @@ CONFIGS = [("relaxed", 1), ("relaxed", 2), ("simd128", 1), ("simd128", 2)]
 ENCODER = [(1, 8), (8, 16), (32, 16), (1, 256)]
 ENCODER_DTYPES = ["f32", "q8p"]
 NATIVE_PEAK_SHAPE = (1024, 1024, 1024)
+# numpy's f32 matmul on these machines' 2 idle cores (AVX2 + FMA; ENV.md): the % column's reference. The run
+# also measures numpy at NATIVE_PEAK_SHAPE, which says how busy the machine was.
+NATIVE_PEAK_GFLOPS = 180.0
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>staticml cpu bench</title>
 <script type="module">
@@ -118,7 +121,7 @@ window.result = (async () => {
   for (const [B, T] of JSON.parse(q.get("encoder"))) {
     for (const dtype of JSON.parse(q.get("encoder_dtypes"))) {
       const m = cpu.mark();
-      encoder.push({B, T, dtype, ...measure(encoderRun(B, T, dtype), seconds, 3)});
+      encoder.push({B, T, dtype, ...measure(encoderRun(B, T, dtype), seconds, 5)});
       cpu.reset(m);
     }
   }
@@ -213,7 +216,7 @@ class TorchEncoder:
                     out = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
                     torch.nn.functional.normalize(out.mean(dim=1), dim=1)
 
-            rows.append({"B": B, "T": T, "threads": threads, **_timed(run, seconds, 3)})
+            rows.append({"B": B, "T": T, "threads": threads, **_timed(run, seconds, 5)})
         return rows
 
 
@@ -244,7 +247,7 @@ def main(argv=None) -> int:
         driver = make_driver()
         try:
             for r in range(args.repeats):
-                rep = {"numpy": numpy_rows(SHAPES, args.seconds),
+                rep = {"loadavg_before": os.getloadavg(), "numpy": numpy_rows(SHAPES, args.seconds),
                        "numpy_peak": numpy_rows([NATIVE_PEAK_SHAPE], args.seconds)[0], "torch": [], "wasm": []}
                 for variant, threads in configs:
                     if torch_enc is not None and variant == "relaxed":   # right before the pages it is compared with
@@ -255,6 +258,7 @@ def main(argv=None) -> int:
                     driver.get("about:blank")
                     out = run_page(driver, base + query.replace(" ", ""))
                     rep["wasm"].append({"variant": variant, "threads_asked": threads, **out})
+                rep["loadavg_after"] = os.getloadavg()
                 report["repeats"].append(rep)
                 print(f"repeat {r + 1}/{args.repeats} done", flush=True)
         finally:
@@ -339,9 +343,11 @@ def summarize(report) -> dict:
 
 def table(report) -> str:
     s = report["summary"]
-    peak = s["native_peak_gflops"]
-    lines = [f"Medians over {len(report['repeats'])} repeats. Native peak (numpy f32 {'x'.join(map(str, NATIVE_PEAK_SHAPE))}, "
-             f"all cores): {peak:.0f} GFLOP/s.", "",
+    peak = NATIVE_PEAK_GFLOPS
+    loads = [f"{rep['loadavg_before'][0]:.1f}/{rep['loadavg_after'][0]:.1f}" for rep in report["repeats"]]
+    lines = [f"Medians over {len(report['repeats'])} repeats (1-min load average before/after each: {', '.join(loads)}).",
+             f"% peak: of numpy's {peak:.0f} GFLOP/s on the idle machine (ENV.md); numpy "
+             f"{'x'.join(map(str, NATIVE_PEAK_SHAPE))} in this run: {s['native_peak_gflops']:.0f} GFLOP/s.", "",
              f"{'config':<22}{'dtype':<7}{'M x K x N':<16}{'best ms':>9}{'median ms':>11}{'GFLOP/s':>9}{'% peak':>8}"]
     for r in sorted(s["matmul"], key=lambda r: (r["M"], r["K"], r["N"], r["config"] != "numpy (native)", r["config"], DTYPES.index(r["dtype"]) if r["dtype"] in DTYPES else 0)):
         lines.append(f"{r['config']:<22}{r['dtype']:<7}{'%dx%dx%d' % (r['M'], r['K'], r['N']):<16}{r['ms']:>9.3f}"
