@@ -46,11 +46,12 @@ float s_exp(float x) { return wasm_f32x4_extract_lane(v_exp(wasm_f32x4_splat(x))
 // critical path (once per element of the widest activation).
 static v128_t v_erf(v128_t x) {
   x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_neg(KF(30))), KF(30));
-  v128_t x2 = wasm_f32x4_mul(x, x);
-  v128_t p = KF(18);
-  for (int i = 19; i <= 24; i++) p = madd(p, x2, KF(i));
-  v128_t q = KF(25);
-  for (int i = 26; i <= 29; i++) q = madd(q, x2, KF(i));
+  v128_t x2 = wasm_f32x4_mul(x, x), x4 = wasm_f32x4_mul(x2, x2), x8 = wasm_f32x4_mul(x4, x4);
+  // Estrin's scheme: P = a13 x^12 + .. + a1 (7 terms in x2) and Q (5 terms) in ~3 dependent steps, not 6
+  v128_t p01 = madd(KF(23), x2, KF(24)), p23 = madd(KF(21), x2, KF(22)), p45 = madd(KF(19), x2, KF(20));
+  v128_t p = madd(madd(KF(18), x4, p45), x8, madd(p23, x4, p01));
+  v128_t q01 = madd(KF(28), x2, KF(29)), q23 = madd(KF(26), x2, KF(27));
+  v128_t q = madd(KF(25), x8, madd(q23, x4, q01));
   return wasm_f32x4_div(wasm_f32x4_mul(x, p), q);
 }
 
