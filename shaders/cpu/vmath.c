@@ -1,10 +1,8 @@
 // Vector exp/erf/tanh and the fused activations. Accuracy (|error| vs float64, measured by
 // tests/browser/test_cpu_kernels.py): exp ~2 ulp, erf 4.5e-7 absolute (a rational function, no exp).
-#include "common.h"
+#include "vmath.h"
 
-// The constants live in memory, not in the code: V8 rebuilds each v128.const with several instructions
-// per use, while a load from this (non-const, so never folded back) table is one.
-#define KF(i) wasm_v128_load(&sm_vmath_f32[i])
+// Constants in memory (see vmath.h): KF(i) for floats, KI(i) for ints.
 #define KI(i) wasm_v128_load(&sm_vmath_i32[i])
 #define F4(v) {v, v, v, v}
 __attribute__((aligned(16))) float sm_vmath_f32[][4] = {F4(88.3762626647949f), F4(-87.3365447505531f), F4(1.44269504088896341f), F4(0.693359375f), F4(-2.12194440e-4f), F4(1.9875691500E-4f), F4(1.3981999507E-3f), F4(8.3334519073E-3f), F4(4.1665795894E-2f), F4(1.6666665459E-1f), F4(5.0000001201E-1f), F4(1.0f), F4(2.0f), F4(0.5f), F4(0.70710678118654752f), F4(0.79788456080286536f), F4(0.044715f), F4(0.0f),
@@ -41,20 +39,6 @@ v128_t v_exp(v128_t x) {
 
 float s_exp(float x) { return wasm_f32x4_extract_lane(v_exp(wasm_f32x4_splat(x)), 0); }
 
-// erf(x): a rational function of x^2 after clamping to [-4, 4] (|erf| rounds to 1 beyond): 11 multiply-adds
-// and one division, about half of what exp-based formulas (A&S 7.1.26) cost; GELU's erf is on the FFN's
-// critical path (once per element of the widest activation).
-static v128_t v_erf(v128_t x) {
-  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_neg(KF(30))), KF(30));
-  v128_t x2 = wasm_f32x4_mul(x, x), x4 = wasm_f32x4_mul(x2, x2), x8 = wasm_f32x4_mul(x4, x4);
-  // Estrin's scheme: P = a13 x^12 + .. + a1 (7 terms in x2) and Q (5 terms) in ~3 dependent steps, not 6
-  v128_t p01 = madd(KF(23), x2, KF(24)), p23 = madd(KF(21), x2, KF(22)), p45 = madd(KF(19), x2, KF(20));
-  v128_t p = madd(madd(KF(18), x4, p45), x8, madd(p23, x4, p01));
-  v128_t q01 = madd(KF(28), x2, KF(29)), q23 = madd(KF(26), x2, KF(27));
-  v128_t q = madd(KF(25), x8, madd(q23, x4, q01));
-  return wasm_f32x4_div(wasm_f32x4_mul(x, p), q);
-}
-
 // tanh(u) = 1 - 2 / (e^(2u) + 1); e^(2u) saturates cleanly at both ends.
 static v128_t v_tanh(v128_t u) {
   v128_t e = v_exp(wasm_f32x4_add(u, u));
@@ -66,8 +50,7 @@ v128_t v_act(v128_t x, int act) {
   const v128_t half = KF(13), one = KF(11);
   switch (act) {
     case ACT_GELU_ERF:   // 0.5 x (1 + erf(x / sqrt 2))
-      return wasm_f32x4_mul(wasm_f32x4_mul(half, x),
-                            wasm_f32x4_add(one, v_erf(wasm_f32x4_mul(x, KF(14)))));
+      return gelu_erf(x);
     case ACT_GELU_TANH: {  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
       v128_t x3 = wasm_f32x4_mul(wasm_f32x4_mul(x, x), x);
       v128_t u = wasm_f32x4_mul(KF(15), madd(x3, KF(16), x));

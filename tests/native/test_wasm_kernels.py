@@ -65,7 +65,8 @@ def test_four_variants_with_every_op_and_an_imported_memory(tmp_path):
     assert [p.name for p in paths] == [f"kernels-{v}.wasm" for v in VARIANTS]
     for p in paths:
         data = p.read_bytes()
-        assert len(data) < 64 * 1024, f"{p.name} is {len(data)} bytes"
+        # ~66 KiB since GELU is inlined into every matmul epilogue; next to a model's weights (23+ MiB) noise
+        assert len(data) < 80 * 1024, f"{p.name} is {len(data)} bytes"
         assert WANTED_EXPORTS <= exports(data), WANTED_EXPORTS - exports(data)
         module, name, flags = memory_import(data)
         assert (module, name) == ("env", "memory")
