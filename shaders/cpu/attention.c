@@ -57,29 +57,59 @@ static void head_by_panels(const head_t *h, float *scratch) {
   float *vp = kp + (size_t)T8 * D;            // V^T as panels [D8/8][Tk][8]: "W" of O = P V
   float *qc = vp + (size_t)D8 * Tk;           // [QB][D] query rows times scale
   float *sc = qc + (size_t)QB * D;            // [QB][Tk] scores, then probabilities
-  for (int p = 0; p < T8 / 8; p++)
-    for (int d = 0; d < D; d++)
-      for (int j = 0; j < 8; j++) {
-        int t = 8 * p + j;
-        kp[((size_t)p * D + d) * 8 + j] = t < Tk ? h->k[(size_t)t * h->kst + d] : 0.0f;
+  for (int p = 0; p < T8 / 8; p++) {   // 8 keys: [8][D] -> [D][8], two 4x4 transposes per 4 d
+    const float *rows[8];
+    for (int j = 0; j < 8; j++) rows[j] = 8 * p + j < Tk ? h->k + (size_t)(8 * p + j) * h->kst : 0;
+    float *o = kp + (size_t)p * D * 8;
+    int d = 0;
+    for (; d + 4 <= D; d += 4)
+      for (int half = 0; half < 2; half++) {
+        v128_t r[4];
+        for (int j = 0; j < 4; j++) {
+          const float *row = rows[4 * half + j];
+          r[j] = row ? wasm_v128_load(row + d) : wasm_f32x4_splat(0.0f);
+        }
+        v128_t ab0 = wasm_i32x4_shuffle(r[0], r[1], 0, 4, 1, 5), ab1 = wasm_i32x4_shuffle(r[0], r[1], 2, 6, 3, 7);
+        v128_t cd0 = wasm_i32x4_shuffle(r[2], r[3], 0, 4, 1, 5), cd1 = wasm_i32x4_shuffle(r[2], r[3], 2, 6, 3, 7);
+        float *od = o + (size_t)d * 8 + 4 * half;
+        wasm_v128_store(od, wasm_i32x4_shuffle(ab0, cd0, 0, 1, 4, 5));
+        wasm_v128_store(od + 8, wasm_i32x4_shuffle(ab0, cd0, 2, 3, 6, 7));
+        wasm_v128_store(od + 16, wasm_i32x4_shuffle(ab1, cd1, 0, 1, 4, 5));
+        wasm_v128_store(od + 24, wasm_i32x4_shuffle(ab1, cd1, 2, 3, 6, 7));
       }
-  for (int p = 0; p < D8 / 8; p++)
-    for (int t = 0; t < Tk; t++)
-      for (int c = 0; c < 8; c++) {
-        int d = 8 * p + c;
-        vp[((size_t)p * Tk + t) * 8 + c] = d < D ? h->v[(size_t)t * h->vst + d] : 0.0f;
+    for (; d < D; d++)
+      for (int j = 0; j < 8; j++) o[(size_t)d * 8 + j] = rows[j] ? rows[j][d] : 0.0f;
+  }
+  for (int p = 0; p < D8 / 8; p++) {   // columns 8p..8p+7 of V, row by row
+    int c = D - 8 * p < 8 ? D - 8 * p : 8;
+    for (int t = 0; t < Tk; t++) {
+      const float *row = h->v + (size_t)t * h->vst + 8 * p;
+      float *o = vp + ((size_t)p * Tk + t) * 8;
+      if (c == 8) {
+        wasm_v128_store(o, wasm_v128_load(row));
+        wasm_v128_store(o + 4, wasm_v128_load(row + 4));
+      } else {
+        for (int j = 0; j < 8; j++) o[j] = j < c ? row[j] : 0.0f;
       }
+    }
+  }
   for (int i0 = 0; i0 < h->Tq; i0 += QB) {
     int qb = h->Tq - i0 < QB ? h->Tq - i0 : QB;
-    for (int i = 0; i < qb; i++)
-      for (int d = 0; d < D; d++) qc[(size_t)i * D + d] = h->q[(size_t)(i0 + i) * h->qst + d] * h->scale;
+    v128_t vscale = wasm_f32x4_splat(h->scale);
+    for (int i = 0; i < qb; i++) {
+      const float *qi = h->q + (size_t)(i0 + i) * h->qst;
+      float *o = qc + (size_t)i * D;
+      int d = 0;
+      for (; d + 4 <= D; d += 4) wasm_v128_store(o + d, wasm_f32x4_mul(wasm_v128_load(qi + d), vscale));
+      for (; d < D; d++) o[d] = qi[d] * h->scale;
+    }
     epilogue_t es = {0, 0, sc, Tk, ACT_NONE};
     for (int p = 0; p < T8 / 8; p++)
-      sm_matmul_f32_panel(qc, kp + (size_t)p * D * 8, qb, D, 8 * p, Tk - 8 * p < 8 ? Tk - 8 * p : 8, &es);
+      f32_panel(qc, kp + (size_t)p * D * 8, 8, qb, D, 8 * p, Tk - 8 * p < 8 ? Tk - 8 * p : 8, &es);
     for (int i = 0; i < qb; i++) probabilities(h, i0 + i, sc + (size_t)i * Tk);
     epilogue_t eo = {0, 0, h->out + (size_t)i0 * h->out_stride, h->out_stride, ACT_NONE};
     for (int p = 0; p < D8 / 8; p++)
-      sm_matmul_f32_panel(sc, vp + (size_t)p * Tk * 8, qb, Tk, 8 * p, D - 8 * p < 8 ? D - 8 * p : 8, &eo);
+      f32_panel(sc, vp + (size_t)p * Tk * 8, 8, qb, Tk, 8 * p, D - 8 * p < 8 ? D - 8 * p : 8, &eo);
   }
 }
 

@@ -17,7 +17,11 @@ static struct {
   int32_t nparts;
   int32_t args[32];
 } g_job __attribute__((aligned(64)));
-// (job generation << 32) | next unclaimed part: a claim for an old job can never succeed.
+// (job generation << 32) | parts not yet claimed, counting down. "All claimed" must be visible in this
+// one word: a worker that read nparts separately could meet the next job's (larger) nparts while the
+// claim word still says the old job, claim a part that does not exist, and run it on the next job's
+// half-written args (seen as hangs: `finished` overshoots nparts). A claim that succeeds proves its job
+// is still running, so fn/args/nparts read after it are that job's.
 static volatile uint64_t g_claim __attribute__((aligned(64)));
 
 #define WORKER_SPIN 50000   // loads before sleeping: ops follow each other within tens of microseconds
@@ -25,10 +29,10 @@ static volatile uint64_t g_claim __attribute__((aligned(64)));
 static void run_parts(int32_t gen, float *scratch) {
   for (;;) {
     uint64_t v = __atomic_load_n(&g_claim, __ATOMIC_ACQUIRE);
-    if ((int32_t)(v >> 32) != gen || (int32_t)(uint32_t)v >= g_job.nparts) return;
-    if (!__atomic_compare_exchange_n(&g_claim, &v, v + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
-    // the claimed part keeps this job alive, so fn/args/nparts are this job's
-    g_job.fn(g_job.args, (int)(uint32_t)v, g_job.nparts, scratch);
+    if ((int32_t)(v >> 32) != gen || (uint32_t)v == 0) return;
+    if (!__atomic_compare_exchange_n(&g_claim, &v, v - 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+    int part = g_job.nparts - (int)(uint32_t)v;
+    g_job.fn(g_job.args, part, g_job.nparts, scratch);
     __atomic_fetch_add(&g_job.finished, 1, __ATOMIC_RELEASE);
   }
 }
@@ -61,7 +65,7 @@ void sm_parallel(part_fn fn, const int32_t *args, int nargs, int nparts) {
     g_job.nparts = nparts;
     __atomic_store_n(&g_job.finished, 0, __ATOMIC_SEQ_CST);
     int32_t gen = g_job.gen + 1;
-    __atomic_store_n(&g_claim, (uint64_t)(uint32_t)gen << 32, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_claim, ((uint64_t)(uint32_t)gen << 32) | (uint32_t)nparts, __ATOMIC_SEQ_CST);
     __atomic_store_n(&g_job.gen, gen, __ATOMIC_SEQ_CST);
     __builtin_wasm_memory_atomic_notify((int32_t *)&g_job.gen, (unsigned)(g_threads - 1));
     run_parts(gen, g_scratch[0]);

@@ -101,6 +101,7 @@ async def _bad_calls(selenium, urls_json: str) -> list:
     cpu = await CpuKernels.load(json.loads(urls_json), variant="simd128")
     for call in [lambda: cpu.matmul(0, 0, 0, 1, 1, 1, dtype="bf16"),
                  lambda: cpu.matmul(0, 0, 0, 1, 1, 1, dtype="q4"),
+                 lambda: cpu.matmul(0, 0, 0, 1, 1, 1, dtype="q8p"),
                  lambda: cpu.matmul(0, 0, 0, 1, 1, 1, dtype="f16", int8_activations=True),
                  lambda: cpu.embedding(0, 0, 1, 1, 1, 1, 0, dtype="q4")]:
         try:
@@ -113,13 +114,14 @@ async def _bad_calls(selenium, urls_json: str) -> list:
 def test_bad_calls_say_what_is_wrong(cpu_results, selenium_module_scope):
     urls = json.dumps({name: f"./cpu/kernels-{name}.wasm" for name in ("simd128", "relaxed", "simd128-threads", "relaxed-threads")})
     errors = _bad_calls(selenium_module_scope, urls)
-    assert len(errors) == 6, errors
+    assert len(errors) == 7, errors
     assert "lacks relaxed, simd128-threads, relaxed-threads" in errors[0]
     assert "unknown CPU kernel variant 'avx512'" in errors[1]
     assert "unknown weight dtype 'bf16'" in errors[2]
     assert "q4 weights need their scales pointer" in errors[3]
-    assert "int8_activations needs q8 weights" in errors[4]
-    assert "unknown embedding dtype 'q4'" in errors[5]
+    assert "q8p weights need their scales pointer" in errors[4]
+    assert "int8_activations needs q8 weights" in errors[5]
+    assert "unknown embedding dtype 'q4'" in errors[6]
 
 
 @run_in_pyodide(packages=["staticml"])
@@ -155,3 +157,45 @@ def test_fetch_linear_weight_packs_a_rowmajor_f32_weight_in_wasm_memory(request,
     # the raw copy was released: the arena top is right after the packed weight (64-byte rounded)
     from staticml.cpu.layout import weight_nbytes
     assert got["mark_after_weight"] == got["weight_ptr"] + -(-weight_nbytes("f32", N, K) // 64) * 64
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _fetch_q8p(selenium, urls_json: str, url: str, scales: bytes, x: bytes, M: int, K: int, N: int) -> dict:
+    import json
+
+    from staticml.cpu.kernels import CpuKernels
+    from staticml.cpu.layout import CPU_LAYOUT, weight_nbytes
+
+    cpu = await CpuKernels.load(json.loads(urls_json), variant="relaxed")
+    dtype = CPU_LAYOUT["q8"]
+    w = await cpu.fetch_linear_weight(url, 64, dtype, N, K)
+    after_weight = cpu.mark()
+    s, xp, out = cpu.upload(scales), cpu.upload(x), cpu.alloc(4 * M * N)
+    cpu.matmul(xp, w, out, M, K, N, dtype=dtype, scales=s)
+    return {"out": cpu.read(out, 4 * M * N), "packed": cpu.read(w, weight_nbytes(dtype, N, K)),
+            "weight_ptr": w, "mark_after_weight": after_weight}
+
+
+def test_fetch_linear_weight_packs_a_shipped_q8_weight_into_q8p(request, cpu_results, selenium_module_scope):
+    """The converter's q8 bytes (the GPU's layout) become q8p panels in the wasm memory
+    (layout.CPU_LAYOUT["q8"]); the matmul on them matches the int16-activation reference."""
+    import numpy as np
+
+    from staticml.cpu import layout, pack
+
+    dist = Path(request.config.getoption("--dist-dir"))
+    dist = dist if dist.is_absolute() else REPO / dist
+    urls = install_cpu_kernels(dist)
+    M, K, N = 6, 37, 19
+    rng = np.random.default_rng(8)
+    w = rng.uniform(-1, 1, (N, K)).astype(np.float32)
+    x = rng.uniform(-1, 1, (M, K)).astype(np.float32)
+    wq, s = pack.quantize_q8(w)
+    (dist / "cpu" / "weights-q8.bin").write_bytes(b"\xee" * 64 + wq + b"\xee" * 16)
+    got = _fetch_q8p(selenium_module_scope, urls, "./cpu/weights-q8.bin", s, x.tobytes(), M, K, N)
+    assert got["packed"] == pack.pack_q8p(wq, N, K)
+    want = cpu_cases.ref_matmul_q8(x, np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K], np.frombuffer(s, np.float32),
+                                   layout.q8_activation_max(K))
+    out = np.frombuffer(got["out"], np.float32).reshape(M, N)
+    np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4 * (np.abs(want).max() + 1))
+    assert got["mark_after_weight"] == got["weight_ptr"] + -(-layout.weight_nbytes("q8p", N, K) // 64) * 64

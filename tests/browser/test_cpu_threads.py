@@ -17,7 +17,7 @@ from harness.site_server import serving
 from staticml.builder.headers import cloudflare_headers, rules
 from test_cpu_kernels import QMAX, REPO, install_cpu_kernels
 
-MT_SHAPES = [(3, 17, 5), (17, 127, 33), (5, 384, 384), (127, 40, 9), (64, 96, 200)]
+MT_SHAPES = [(3, 17, 5), (17, 127, 33), (5, 384, 384), (127, 40, 9), (64, 96, 200), (70, 1536, 20)]
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>staticml cpu threads test</title>
 <script type="module">

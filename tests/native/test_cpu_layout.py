@@ -56,3 +56,34 @@ def test_bad_layout_requests_say_what_is_wrong():
         layout.weight_nbytes("f32", 0, 2)
     with pytest.raises(ValueError, match="must be 2-D"):
         pack.pack_f32(np.zeros(3))
+
+
+@pytest.mark.parametrize("N,K", [(1, 1), (3, 17), (8, 32), (17, 127), (9, 384)])
+def test_q8p_puts_the_two_values_of_each_k_pair_of_8_columns_side_by_side(N, K):
+    w = np.random.default_rng(N * K + 1).normal(0, 1, (N, K)).astype(np.float32)
+    wq, s = pack.quantize_q8(w)
+    packed, s2 = pack.quantize_q8p(w)
+    assert s2 == s and packed == pack.pack_q8p(wq, N, K)
+    kp = layout.q8p_k(K)
+    assert kp % 8 == 0 and kp - 8 < K <= kp
+    panels = np.frombuffer(packed, np.int8).reshape(-1, kp // 2, 8, 2)
+    assert panels.nbytes == layout.weight_nbytes("q8p", N, K) and layout.scale_count("q8p", N, K) == N
+    q = np.frombuffer(wq, np.int8).reshape(N, -1)
+    for n in range(N):
+        for k in range(K):
+            assert panels[n // 8, k // 2, n % 8, k % 2] == q[n, k]
+    full = panels.transpose(0, 2, 1, 3).reshape(-1, kp)
+    assert not full[N:].any() and not full[:, K:].any()   # zeros past N and K
+
+
+def test_q8_activation_range_keeps_int32_sums_exact():
+    for K in [1, 8, 384, 512, 513, 1536, 4096, 16384]:
+        qx = layout.q8_activation_max(K)
+        assert 1 <= qx <= 32767
+        assert layout.q8p_k(K) * 127 * qx < 2 ** 31
+    assert layout.q8_activation_max(384) == 32767 and layout.q8_activation_max(1536) == 11008
+
+
+def test_every_shipped_dtype_has_a_cpu_layout():
+    assert set(layout.CPU_LAYOUT) == {"f32", "f16", "q8", "q4"}
+    assert set(layout.CPU_LAYOUT.values()) <= set(layout.DTYPES)

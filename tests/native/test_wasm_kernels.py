@@ -4,7 +4,7 @@ import struct
 from staticml.builder.wasm_kernels import VARIANTS, build_wasm
 
 WANTED_EXPORTS = {"sm_alloc", "sm_mark", "sm_reset", "sm_set_threads", "sm_matmul_f32", "sm_matmul_f16", "sm_matmul_q8",
-                  "sm_matmul_q8_dynamic", "sm_matmul_q4", "sm_pack_f32", "sm_layer_norm", "sm_rms_norm", "sm_softmax",
+                  "sm_matmul_q8_dynamic", "sm_matmul_q8p", "sm_matmul_q4", "sm_pack_f32", "sm_pack_q8", "sm_layer_norm", "sm_rms_norm", "sm_softmax",
                   "sm_attention", "sm_activation", "sm_binary", "sm_rotary", "sm_copy", "sm_matmul_batched", "sm_embedding", "sm_mean_pool", "sm_l2_normalize",
                   "sm_argmax", "__stack_pointer", "__heap_base"}
 
@@ -65,7 +65,8 @@ def test_four_variants_with_every_op_and_an_imported_memory(tmp_path):
     assert [p.name for p in paths] == [f"kernels-{v}.wasm" for v in VARIANTS]
     for p in paths:
         data = p.read_bytes()
-        assert len(data) < 64 * 1024, f"{p.name} is {len(data)} bytes"
+        # ~66 KiB since GELU is inlined into every matmul epilogue; next to a model's weights (23+ MiB) noise
+        assert len(data) < 80 * 1024, f"{p.name} is {len(data)} bytes"
         assert WANTED_EXPORTS <= exports(data), WANTED_EXPORTS - exports(data)
         module, name, flags = memory_import(data)
         assert (module, name) == ("env", "memory")

