@@ -76,8 +76,8 @@ class _CpuMemory:
     def buffer(self, nbytes: int, usage_bits: int = 0, shape=None, dtype: str = "") -> int:
         from .cpu import layout
 
-        if dtype == "f32" and shape and len(shape) == 2:   # a matmul weight may be packed in place later
-            nbytes = max(nbytes, layout.weight_nbytes("f32", *shape))
+        if dtype in ("f32", "q8") and shape and len(shape) == 2:   # a matmul weight may be repacked in place
+            nbytes = max(nbytes, layout.weight_nbytes(layout.CPU_LAYOUT[dtype], *shape))
         return self.backend.alloc_block(nbytes)
 
     def release(self, ptr: int) -> None:

@@ -7,6 +7,7 @@ import pytest
 from pytest_pyodide import run_in_pyodide
 
 import op_case_sets
+from staticml.cpu.layout import q8_activation_max
 from test_ops_plan import B, C, H, T, _layer_and_inputs, check_trace_natively
 
 VARIANTS = ("simd128", "relaxed")
@@ -36,17 +37,26 @@ SETS = {"linear": op_case_sets.linear_cases, "matmul": op_case_sets.matmul_cases
         "elementwise": op_case_sets.elementwise_cases, "embedding_attention_views": op_case_sets.embedding_attention_view_cases}
 
 
+def with_q8_rounding(cases):
+    """q8 linears run as q8p on the CPU: x is rounded per row to ±q8_activation_max(K) (ops/tolerance.py)."""
+    for case in cases.items:
+        w = case["args"].get("w") or {}
+        if case["op"] == "linear" and w.get("wdtype") == "q8":
+            case["ctx"]["x_levels"] = q8_activation_max(w["weight"][1])
+    return cases
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("case_set", list(SETS))
 def test_every_op_on_the_cpu_backend_matches_its_reference(selenium_cpu, case_set, variant):
-    cases = SETS[case_set]()
+    cases = with_q8_rounding(SETS[case_set]())
     op_case_sets.check_outputs(cases, _run_cases(selenium_cpu, selenium_cpu.cpu_urls, variant, cases.items))
 
 
 @pytest.mark.parametrize("shape", [(1, 70, 140, "q4", "silu", 40, 700), (13, 200, 1, "f16", "gelu_erf", 1, 1)])
 def test_drawn_shapes_on_the_cpu_backend(selenium_cpu, shape):
     """Two of the hypothesis-drawn extremes of the WebGPU run (linear + a row-reduction chain)."""
-    cases = op_case_sets.drawn_cases(*shape)
+    cases = with_q8_rounding(op_case_sets.drawn_cases(*shape))
     op_case_sets.check_outputs(cases, _run_cases(selenium_cpu, selenium_cpu.cpu_urls, "relaxed", cases.items))
 
 

@@ -17,6 +17,9 @@ Why these numbers (eps = 2^-24 ≈ 6e-8, the f32 unit roundoff):
 - Rotary: the angle pos·f is formed in f32 and WGSL's pow/sin/cos carry ~1e-6 relative error, so
   the absolute error grows with the position: 4e-6 · (max position + 1).
 - Copies, concat, argmax and the gather itself move bits: exact.
+- The CPU's fast q8 path (q8p, shaders/cpu/matmul_q8.c) rounds each row of x to integers in ±x_levels
+  before an exact int32 dot product: each x is then off by at most max|x_row| / (2·x_levels), so the
+  sum by at most K·scale / (2·x_levels) (a worst case; added to the f32 bound when `x_levels` is given).
 """
 # |w - unpack(pack(w))| per element, as a fraction of the row's (q8) or group's (q4) max |w|
 QUANT_ERROR = {"f32": 0.0, "f16": 2.0 ** -11, "q8": 0.5 / 127, "q4": 0.5 / 7}
@@ -24,14 +27,14 @@ QUANT_ERROR = {"f32": 0.0, "f16": 2.0 ** -11, "q8": 0.5 / 127, "q4": 0.5 / 7}
 EXACT = ("copy", "contiguous", "concat", "argmax", "add", "mul")
 
 
-def tolerance(op: str, K: int = 1, scale: float = 1.0, max_pos: int = 0) -> tuple[float, float]:
+def tolerance(op: str, K: int = 1, scale: float = 1.0, max_pos: int = 0, x_levels: int = 0) -> tuple[float, float]:
     """(atol, rtol) for `op`. K: reduction length of a matmul; scale: max|x|·max|w| (>= 1 used);
-    max_pos: the largest rotary position."""
+    max_pos: the largest rotary position; x_levels: a linear whose x is rounded to ±x_levels steps per row."""
     scale = max(1.0, float(scale))
     if op in EXACT:
         return 0.0, 0.0
     if op in ("linear", "matmul"):
-        return 1e-6 * K * scale, 1e-6
+        return 1e-6 * K * scale + (K * scale / (2 * x_levels) if x_levels else 0.0), 1e-6
     if op in ("layer_norm", "rms_norm", "l2_normalize", "softmax", "mean_pool", "embedding"):
         return 1e-5 * scale, 1e-5
     if op == "attention":

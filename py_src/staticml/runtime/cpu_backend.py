@@ -15,11 +15,12 @@ end, so plans for many shape buckets cost no memory while idle. A run is one FFI
 site/cpu_plan.js, which calls every kernel in order (mirroring the GPU's plan replay), plus one write
 per input and one read per output.
 
-f32 matmul weights use the CPU's panel layout (staticml.cpu.layout); they arrive row-major (the GPU's
-layout, what the converter ships) and are packed in place once, when they become a Weight.
+f32 and q8 matmul weights use the CPU's panel layouts (staticml.cpu.layout: f32 panels, q8p); they arrive in
+the GPU's layout (what the converter ships) and are packed in place once, when they become a Weight.
 """
 import json
 
+from .. import quant
 from ..cpu import layout
 from ..cpu.kernels import ACT, EMBED_DTYPES
 from . import debug
@@ -29,7 +30,8 @@ from .tensor import ITEMSIZE, Storage, Tensor, Weight
 
 ALIGN = 64    # every scratch slot starts on a cache line; SIMD kernels may read up to 15 bytes past a row
 SLACK = 64    # ...so each slot is followed by this many readable bytes
-MATMUL_FN = {"f32": "sm_matmul_f32", "f16": "sm_matmul_f16", "q8": "sm_matmul_q8", "q4": "sm_matmul_q4"}
+MATMUL_FN = {"f32": "sm_matmul_f32", "f16": "sm_matmul_f16", "q8": "sm_matmul_q8", "q8p": "sm_matmul_q8p",
+             "q4": "sm_matmul_q4"}   # by the weight's CPU layout (CpuBackend.layout_of)
 BINARY_OP = {"add": 0, "mul": 1}
 
 
@@ -64,7 +66,8 @@ class CpuBackend(Backend):
         self.kernels = kernels             # staticml.cpu.kernels.CpuKernels
         self._block_bytes: dict[int, int] = {}   # pointer -> bytes allotted there (alloc_block)
         self._tables: set[int] = set()           # pointers handed out as f32 constants
-        self._packed: dict[int, int] = {}        # row-major f32 weight pointer -> its panel pointer
+        self._packed: dict[int, int] = {}        # shipped-layout weight pointer -> its CPU-layout pointer
+        self._layout: dict[int, str] = {}        # CPU-layout pointer -> its layout (f32 panels, q8p)
 
     def alloc_block(self, nbytes: int) -> int:
         """Memory for the life of the kernels (weights, constants): 64-byte aligned."""
@@ -107,42 +110,54 @@ class CpuBackend(Backend):
         self.kernels.write(t.storage.handle, raw)
 
     def packed_weight(self, name: str, dtype: str, N: int, K: int, words=None, scales=None) -> Weight:
-        if dtype != "f32":
+        target = layout.CPU_LAYOUT[dtype]
+        if target == dtype and dtype != "f32":
             return super().packed_weight(name, dtype, N, K, words, scales)
-        # room for the panel layout (it pads N to a multiple of 8), filled row-major, packed by finish_weight
-        ptr = self.alloc_block(layout.weight_nbytes("f32", N, K))
-        w = Weight("f32", N, K, Tensor(Storage(4 * N * K, "weight", f"{name}.words", ptr, self), (N, K), "u32"), None)
-        if words is not None:
-            self.write(w.words, words)
-        return self.finish_weight(w)
+        if words is None:
+            raise ValueError(f"{name}: the CPU backend repacks {dtype} matmul weights when they are made; pass words")
+        # room for the CPU layout (it pads N to 8 columns, q8p also K to 8), filled as shipped, packed by finish_weight
+        shipped = 4 * N * quant.row_words(dtype, K)
+        ptr = self.alloc_block(max(shipped, layout.weight_nbytes(target, N, K)))
+        words_t = Tensor(Storage(shipped, "weight", f"{name}.words", ptr, self), (N, quant.row_words(dtype, K)), "u32")
+        self.write(words_t, words)
+        scales_t = self.constant(f"{name}.scales", (N,), "f32", scales) if dtype == "q8" else None
+        return self.finish_weight(Weight(dtype, N, K, words_t, scales_t))
 
     def finish_weight(self, w: Weight) -> Weight:
-        """An f32 Weight with row-major words -> the same Weight over panel-packed words (made once per
-        pointer). In place when the block has room for the panels (the CPU model loader allots it), else
-        (or when the words are also read as a table, e.g. tied embeddings) into a new block."""
-        if w.dtype != "f32":
+        """A matmul weight in the GPU's layout (what the converter ships) -> the same Weight over the CPU's
+        layout for it (layout.CPU_LAYOUT: f32 -> f32 panels, q8 -> q8p panels; f16/q4 as they are), made
+        once per pointer. In place when the block has room (the CPU model loader allots it), else (or when
+        the words are also read as a table, e.g. tied embeddings) into a new block. Scales are unchanged."""
+        target = layout.CPU_LAYOUT[w.dtype]
+        if target == w.dtype and w.dtype != "f32":
             return w
         k, N, K = self.kernels, w.N, w.K
-        panel_bytes = layout.weight_nbytes("f32", N, K)
+        pack = {"f32": k.pack_f32, "q8p": k.pack_q8}[target]
+        packed_bytes = layout.weight_nbytes(target, N, K)
         src = w.words.storage.handle + 4 * w.words.offset
         if src not in self._packed:
             in_place = (not w.words.offset and src not in self._tables
-                        and self._block_bytes.get(src, 0) >= panel_bytes)
+                        and self._block_bytes.get(src, 0) >= packed_bytes)
             if in_place:
                 mark = k.mark()
                 try:   # the packer reads rows while writing panels: give it a copy of the rows
-                    tmp = k.alloc(4 * N * K)
-                    k.copy(src, tmp, [N * K], [1])
-                    k.pack_f32(tmp, src, N, K)
+                    tmp = k.alloc(w.words.storage.nbytes)
+                    k.copy(src, tmp, [w.words.storage.nbytes // 4], [1])
+                    pack(tmp, src, N, K)
                 finally:
                     k.reset(mark)
                 self._packed[src] = src
             else:
-                self._packed[src] = self.alloc_block(panel_bytes)
-                k.pack_f32(src, self._packed[src], N, K)
-        panels = Tensor(Storage(panel_bytes, "weight", w.words.storage.name, self._packed[src], self),
-                        (panel_bytes // 4,), "u32")
-        return Weight("f32", N, K, panels, None)
+                self._packed[src] = self.alloc_block(packed_bytes)
+                pack(src, self._packed[src], N, K)
+            self._layout[self._packed[src]] = target
+        panels = Tensor(Storage(packed_bytes, "weight", w.words.storage.name, self._packed[src], self),
+                        (-(-packed_bytes // 4),), "u32")
+        return Weight(w.dtype, N, K, panels, w.scales)
+
+    def layout_of(self, w: Weight) -> str:
+        """The CPU layout a Weight's words are in (what the matmul kernel must read)."""
+        return self._layout.get(w.words.storage.handle, w.dtype)
 
     # ---- plans ----
     async def compile(self, plan: Plan, debug_mode: bool = None) -> "CpuProgram":
@@ -297,7 +312,7 @@ def encode(p: CpuProgram, node) -> None:
     i, q, op, out = node.inputs, node.params, node.op, node.out
     if op == "linear":
         x, w = i["x"], i["w"]
-        p.call(MATMUL_FN[w.dtype], node, x, w.words, *([w.scales] if w.dtype in ("q8", "q4") else []),
+        p.call(MATMUL_FN[p.backend.layout_of(w)], node, x, w.words, *([w.scales] if w.dtype in ("q8", "q4") else []),
                i["bias"], i["residual"], out, _rows(x), w.K, w.N, ACT[q["act"]])
     elif op == "matmul":
         a, b = i["a"], i["b"]

@@ -55,6 +55,10 @@ def compare_trace(np_backend, np_plan, inputs: dict, trace: list) -> list:
             a = view(store, node.inputs["x" if node.op == "linear" else "a"])
             b = np_backend.dense(node.inputs["w"]) if node.op == "linear" else view(store, node.inputs["b"])
             ctx = {"K": a.shape[-1], "scale": float(np.abs(a).max(initial=0) * np.abs(b).max(initial=0))}
+            if "sm_matmul_q8p" in by_index[node.index].get("keys", ()):   # the CPU rounded x per row (tolerance.py)
+                from ..cpu.layout import q8_activation_max
+
+                ctx["x_levels"] = q8_activation_max(ctx["K"])
         elif node.op == "rotary":
             ctx = {"max_pos": node.params["pos_offset"] + node.out.shape[1]}
         try:
