@@ -158,6 +158,7 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
         bench = asset("bench.js", (site / "bench.js").read_bytes())
         (root / "bench.html").write_text(html.replace("</body>", f'<script type="module" src="{bench}"></script>\n</body>'))
         (root / "bench-inputs.json").write_text(json.dumps(as_json(), indent=1) + "\n")
+        precache += ["./bench.html", "./bench-inputs.json"]   # `build.py bench` times a warm start offline
 
     manifest = {"name": "staticml", "short_name": "staticml", "start_url": "./", "scope": "./",
                 "display": "standalone", "background_color": "#181c30", "theme_color": "#181c30",
