@@ -5,25 +5,17 @@ Each variant runs all its cases in one browser round trip; the multi-threaded bu
 tests/browser/test_cpu_threads.py (it needs a cross-origin-isolated page)."""
 import inspect
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from pytest_pyodide import run_in_pyodide
 
 import cpu_cases
-from staticml.builder.wasm_kernels import build_wasm
+from harness.cpu_site import install_cpu_kernels
 
 REPO = Path(__file__).resolve().parents[2]
 QMAX = {"simd128": 127, "relaxed": 63}   # the q8 activation range of each build (matmul_q8.c)
 CASES = {variant: {c["id"]: c for c in cpu_cases.all_cases(qmax)} for variant, qmax in QMAX.items()}
-
-
-def install_cpu_kernels(dist: Path) -> str:
-    """Puts cpu_glue.js and the .wasm builds into a served folder; returns the wasm URLs (relative) as JSON."""
-    paths = build_wasm(dist / "cpu", cache_dir=REPO / "build" / "wasm-cache")
-    shutil.copyfile(REPO / "site" / "cpu_glue.js", dist / "cpu_glue.js")
-    return json.dumps({p.stem.removeprefix("kernels-"): f"./cpu/{p.name}" for p in paths})
 
 
 @run_in_pyodide(packages=["staticml"])
