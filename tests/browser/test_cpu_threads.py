@@ -6,7 +6,6 @@ import base64
 import inspect
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
