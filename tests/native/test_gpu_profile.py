@@ -134,8 +134,8 @@ def test_torch_reference_script_runs_on_a_tiny_config(tmp_path):
 
 
 def test_bench_probe_feeds_the_programs_what_embed_feeds_them(minilm):
-    """gpu_probe times forwards on inputs it pads itself: they must be the very inputs encode() gives the
-    same programs (batch 8 splits into two length buckets)."""
+    """gpu_probe times forwards on inputs from FeatureExtraction.batch_inputs: they must be the very inputs
+    encode() gives the same programs (batch 8 splits into two length buckets)."""
     from staticml.bench import gpu_probe
 
     texts = gpu_probe.texts_of("batch_8")
@@ -160,8 +160,7 @@ def test_bench_probe_feeds_the_programs_what_embed_feeds_them(minilm):
     tokens = minilm.model.tokenizer.encode_batch(texts, max_length=minilm.max_length, padding=False, truncation=True)
     mine = []
     for rows in minilm._batches(tokens.ids, 32):
-        B, T, inputs = gpu_probe._inputs([tokens.ids[i] for i in rows], [tokens.token_type_ids[i] for i in rows],
-                                         minilm.max_length)
+        B, T, inputs = minilm.batch_inputs([tokens.ids[i] for i in rows], [tokens.token_type_ids[i] for i in rows])
         mine.append((B, T, {k: v.tobytes() for k, v in inputs.items()}))
     assert [(B, T) for B, T, _ in seen] == [(4, 32), (8, 16)]   # 3 rows of 18-20 tokens, 5 of 13-16
     assert mine == seen

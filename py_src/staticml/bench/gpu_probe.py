@@ -21,7 +21,6 @@ from statistics import median
 
 from .. import bench_inputs
 from ..gpu import webgpu
-from ..pipelines.feature_extraction import bucket_batch, bucket_length
 from ..runtime import profile as gpu_profile
 from ..runtime.webgpu_backend import _replay
 
@@ -50,26 +49,6 @@ async def _idle() -> None:
     await webgpu.glue.idle()
 
 
-def _inputs(batch_ids: list, batch_types: list, max_length: int, exact: bool = False) -> tuple:
-    """The padded [B, T] inputs feature_extraction._encode_batch builds, built here once per forward
-    (exact: the pipeline runs unpadded shapes)."""
-    from array import array
-
-    n = len(batch_ids)
-    longest = max(len(ids) for ids in batch_ids)
-    T = longest if exact else bucket_length(longest, max_length)
-    B = n if exact else bucket_batch(n)
-    ids, types, mask = [], [], []
-    for row in range(B):
-        r_ids = batch_ids[row] if row < n else []
-        r_types = batch_types[row] if row < n else []
-        pad = T - len(r_ids)
-        ids += list(r_ids) + [0] * pad
-        types += list(r_types) + [0] * pad
-        mask += [1.0] * len(r_ids) + [0.0] * pad
-    return B, T, {"input_ids": array("i", ids), "token_type_ids": array("i", types), "attention_mask": array("f", mask)}
-
-
 async def describe(extractor) -> dict:
     be = extractor.backend
     info = be.device.info
@@ -91,8 +70,7 @@ async def case(extractor, args: dict) -> dict:
     tokens = tokenize()
     forwards = []  # (program, inputs, B, T, real rows)
     for rows in extractor._batches(tokens.ids, batch_size):
-        B, T, inputs = _inputs([tokens.ids[i] for i in rows], [tokens.token_type_ids[i] for i in rows],
-                               extractor.max_length, bool(getattr(extractor, "exact", False)))
+        B, T, inputs = extractor.batch_inputs([tokens.ids[i] for i in rows], [tokens.token_type_ids[i] for i in rows])
         forwards.append((await extractor._program(enc, B, T), inputs, B, T, len(rows)))
     for _ in range(warmup):
         await extractor.encode(texts, batch_size=batch_size)

@@ -97,22 +97,29 @@ class FeatureExtraction:
         if batch:
             yield batch
 
-    async def _encode_batch(self, encoder, batch_ids: list, batch_types: list) -> list:
+    def batch_inputs(self, batch_ids: list, batch_types: list) -> tuple:
+        """(B, T, the plan's inputs) for these rows: padded to the bucket's [B, T] (extra rows are all
+        padding), or unpadded with exact shapes."""
         n = len(batch_ids)
         T = self._length(max(len(ids) for ids in batch_ids))
         B = n if self.exact else bucket_batch(n)
         ids, types, mask = [], [], []
-        for row in range(B):                       # pad to [B, T]; extra rows are all padding
+        for row in range(B):
             r_ids = batch_ids[row] if row < n else []
             r_types = batch_types[row] if row < n else []
             pad = T - len(r_ids)
             ids += list(r_ids) + [0] * pad
             types += list(r_types) + [0] * pad
             mask += [1.0] * len(r_ids) + [0.0] * pad
+        return B, T, {"input_ids": _array("i", ids), "token_type_ids": _array("i", types),
+                      "attention_mask": _array("f", mask)}
+
+    async def _encode_batch(self, encoder, batch_ids: list, batch_types: list) -> list:
+        n = len(batch_ids)
+        B, T, inputs = self.batch_inputs(batch_ids, batch_types)
         program = await self._program(encoder, B, T)
         self.stats["batches_run"] += 1
-        result = await program.run({"input_ids": _array("i", ids), "token_type_ids": _array("i", types),
-                                    "attention_mask": _array("f", mask)})
+        result = await program.run(inputs)
         flat = _array("f", b"")
         flat.frombytes(result["embeddings"])       # [B, C] f32
         C = len(flat) // B
