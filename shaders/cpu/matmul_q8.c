@@ -28,15 +28,22 @@
 #endif
 #define NR 4
 
+// max |row[k]| over k < K: the scale each row of x is quantized by (both activation paths below).
+static float row_absmax(const float *row, int K) {
+  v128_t vmax = wasm_f32x4_splat(0.0f);
+  int k = 0;
+  for (; k + 4 <= K; k += 4) vmax = wasm_f32x4_pmax(vmax, wasm_f32x4_abs(wasm_v128_load(row + k)));
+  float amax = hmax(vmax);
+  for (; k < K; k++) amax = amax > __builtin_fabsf(row[k]) ? amax : __builtin_fabsf(row[k]);
+  return amax;
+}
+
 // xq[m, 0:Kp] = nearest(x[m, :] * QMAX / max|x[m, :]|) + QOFFSET, zero-padded; sx[m] = max / QMAX.
 static void quantize_rows(const float *x, int M, int K, int Kp, int8_t *xq, float *sx) {
   for (int m = 0; m < M; m++) {
     const float *row = x + (size_t)m * K;
-    v128_t vmax = wasm_f32x4_splat(0.0f);
-    int k = 0;
-    for (; k + 4 <= K; k += 4) vmax = wasm_f32x4_pmax(vmax, wasm_f32x4_abs(wasm_v128_load(row + k)));
-    float amax = hmax(vmax);
-    for (; k < K; k++) amax = amax > __builtin_fabsf(row[k]) ? amax : __builtin_fabsf(row[k]);
+    float amax = row_absmax(row, K);
+    int k;
     float inv = amax > 0.0f ? QMAX / amax : 0.0f;
     sx[m] = amax / QMAX;
     int8_t *q = xq + (size_t)m * Kp;
@@ -193,11 +200,8 @@ static void quantize16_part(const int32_t *a, int part, int nparts, float *scrat
   split_range(a[3], 1, part, nparts, &lo, &hi);
   for (int m = lo; m < hi; m++) {
     const float *row = x + (size_t)m * K;
-    v128_t vmax = wasm_f32x4_splat(0.0f);
-    int k = 0;
-    for (; k + 4 <= K; k += 4) vmax = wasm_f32x4_pmax(vmax, wasm_f32x4_abs(wasm_v128_load(row + k)));
-    float amax = hmax(vmax);
-    for (; k < K; k++) amax = amax > __builtin_fabsf(row[k]) ? amax : __builtin_fabsf(row[k]);
+    float amax = row_absmax(row, K);
+    int k;
     float inv = amax > 0.0f ? qx / amax : 0.0f;
     sx[m] = amax / qx;
     int16_t *q = xq + (size_t)m * Kp;
