@@ -182,31 +182,24 @@ class CpuProgram:
     # -- memory --
     def _layout(self) -> None:
         """Offsets by liveness: an intermediate's slot is reused once its last reader has run."""
-        last_use = {}
-        for node in self.plan.nodes:
-            for t in node.tensors():
-                last_use[t.storage] = node.index
-        for t in self.plan.outputs.values():
-            last_use[t.storage] = len(self.plan.nodes)
-        free: dict[int, list[int]] = {}
+        free: dict[int, list[int]] = {}   # slot size -> offsets no longer needed
+
+        def size(st: Storage) -> int:
+            return -(-max(st.nbytes, 4) // ALIGN) * ALIGN + SLACK
 
         def place(st: Storage) -> None:
-            size = -(-max(st.nbytes, 4) // ALIGN) * ALIGN + SLACK
-            if free.get(size):
-                self.slots[st] = free[size].pop()
+            if free.get(size(st)):
+                self.slots[st] = free[size(st)].pop()
             else:
                 self.slots[st] = self.scratch_bytes
-                self.scratch_bytes += size
+                self.scratch_bytes += size(st)
 
         for t in self.plan.inputs.values():
             place(t.storage)
-        for node in self.plan.nodes:
+        for node, released in zip(self.plan.nodes, self.plan.released_after()):
             place(node.out.storage)
-            for t in {id(x.storage): x for x in [*node.tensors(), node.out]}.values():
-                s = t.storage
-                if s.kind == "temp" and last_use.get(s, node.index) == node.index:
-                    size = -(-max(s.nbytes, 4) // ALIGN) * ALIGN + SLACK
-                    free.setdefault(size, []).append(self.slots[s])
+            for s in released:
+                free.setdefault(size(s), []).append(self.slots[s])
 
     def ptr(self, t) -> tuple:
         """(value, is a scratch offset) of a tensor's first element; None -> (0, False) (absent)."""

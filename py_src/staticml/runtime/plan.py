@@ -66,6 +66,21 @@ class Plan:
         self.nodes.append(node)
         return out
 
+    def released_after(self) -> list:
+        """Per node, the intermediates (temp Storages) that no later node reads and no output needs: a
+        backend may reuse their memory once that node has run."""
+        last_use = {}
+        for node in self.nodes:
+            for t in node.tensors():
+                last_use[t.storage] = node.index
+        for t in self.outputs.values():
+            last_use[t.storage] = len(self.nodes)   # read back after the run
+        released = []
+        for node in self.nodes:
+            touched = {id(x.storage): x.storage for x in [*node.tensors(), node.out]}.values()
+            released.append([s for s in touched if s.kind == "temp" and last_use.get(s, node.index) == node.index])
+        return released
+
     def summary(self) -> str:
         return "\n".join(f"{n.index:3d} {n.op:<14} -> {list(n.out.shape)} {n.params}" for n in self.nodes)
 

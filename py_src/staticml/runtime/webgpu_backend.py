@@ -194,23 +194,15 @@ class GPUProgram:
     def _allocate(self) -> None:
         """Inputs get their own buffers; temps share pooled buffers once their last reader has run."""
         pool = self.backend.pool
-        last_use = {}
-        for node in self.plan.nodes:
-            for t in node.tensors():
-                last_use[t.storage] = node.index
-        for t in self.plan.outputs.values():
-            last_use[t.storage] = len(self.plan.nodes)  # read back after the run
         for t in self.plan.inputs.values():
             self.buffers[t.storage] = self._take(pool, t.storage.nbytes)
         free: dict[int, list[int]] = {}  # size class -> buffers this plan no longer needs
-        for node in self.plan.nodes:
+        for node, released in zip(self.plan.nodes, self.plan.released_after()):
             st = node.out.storage
             cls = size_class(st.nbytes)
             self.buffers[st] = free[cls].pop() if free.get(cls) else self._take(pool, st.nbytes)
-            for t in {id(x.storage): x for x in [*node.tensors(), node.out]}.values():
-                s = t.storage
-                if s.kind == "temp" and last_use.get(s, node.index) == node.index:
-                    free.setdefault(size_class(s.nbytes), []).append(self.buffers[s])
+            for s in released:
+                free.setdefault(size_class(s.nbytes), []).append(self.buffers[s])
 
     def _take(self, pool, nbytes) -> int:
         buf = pool.acquire(nbytes)
