@@ -3,8 +3,9 @@
 // default all, empty = only the first embedding), throughput (batch sizes, e.g. "32,128,512"), report (a path to
 // POST the JSON result to; the GPU kit's contract), plus whatever the app takes (dtype, backend, f16=unpack).
 // probe=1 adds, per case, the in-worker breakdown of staticml.bench.gpu_probe (tokenizer, forward, host
-// encode+submit, GPU time from timestamps, dispatches per forward); profile=N adds GPU time per kernel family
-// (N profiled replays, one pass per dispatch); tpreps sets the throughput repetitions. Without probe=1,
+// encode+submit, GPU time from timestamps, dispatches per forward; on the CPU backend cpu_probe: tokenizer,
+// forward, the forwards a batch became); profile=N adds the time per kernel family (N profiled replays: one
+// pass per dispatch with GPU timestamps, or each CPU kernel call timed); tpreps sets the throughput repetitions. Without probe=1,
 // throughput rows go through embed(), which runs batches of at most 32.
 // The result is also left in window.staticmlBench (a Promise) for drivers such as Selenium.
 const params = new URLSearchParams(location.search);

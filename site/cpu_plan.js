@@ -37,6 +37,20 @@ export function runPlan(id, base) {
   runRange(id, base, 0, plans[id] ? plans[id].length : 0);
 }
 
+// The same run, timed per call: a Float64Array of milliseconds (performance.now(): 5 µs steps when the
+// page is cross-origin isolated, 100 µs otherwise), for CpuProgram.profile().
+export function profilePlan(id, base) {
+  const calls = plans[id];
+  if (!calls) throw new Error(`CPU plan ${id} does not exist (released?)`);
+  const ms = new Float64Array(calls.length);
+  for (let c = 0; c < calls.length; c++) {
+    const t0 = performance.now();
+    runRange(id, base, c, c + 1);
+    ms[c] = performance.now() - t0;
+  }
+  return ms;
+}
+
 export function releasePlan(id) {
   if (plans[id]) {
     plans[id] = null;

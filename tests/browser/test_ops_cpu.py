@@ -94,9 +94,14 @@ async def _block_on_cpu(selenium, urls_json: str, tensors: dict, inputs: dict, s
     for _ in range(100):
         same &= (await prog.run(inputs))["y"] == fast["y"]
     after = {"proxies": proxies.size, "memory": be.kernels.mark(), "plans": staticml_cpu_plan.livePlans()}
+    profiled = await prog.profile(inputs, runs=2)         # each call timed; then a plain run is unchanged
+    same_after_profile = (await prog.run(inputs)) == fast
+    memory_after_profile = be.kernels.mark()
     prog.release()
     return {"fast": fast, "slow": slow["outputs"], "trace": slow["trace"], "calls": len(prog.calls),
-            "before": before, "after": after, "same": same, "plans": (plans_before, staticml_cpu_plan.livePlans())}
+            "keys": [c[0] for c in prog.calls], "before": before, "after": after, "same": same,
+            "plans": (plans_before, staticml_cpu_plan.livePlans()), "profile": profiled,
+            "same_after_profile": same_after_profile, "memory_after_profile": memory_after_profile}
 
 
 @pytest.mark.parametrize("dtype", ["f32", "q8"])
@@ -108,4 +113,13 @@ def test_a_transformer_block_plan_and_debug_agree_and_runs_leak_nothing(selenium
     assert r["fast"] == r["slow"]              # same calls, same order: bit-identical
     assert r["same"] and r["before"] == r["after"], (r["before"], r["after"])
     assert r["plans"][1] == r["plans"][0]      # released plans are gone from the runner's table
+    # CpuProgram.profile(): every call timed once per run, summed per op, kernel and matmul shape
+    prof = r["profile"]
+    assert prof["dispatches"] == 9 and prof["runs"] == 2
+    assert sum(row["count"] for row in prof["by_key"].values()) == 9
+    assert set(prof["by_key"]) == set(r["keys"])
+    assert {"linear", "attention", "layer_norm"} <= set(prof["by_family"])
+    assert set(prof["matmul_by_shape"]) == {f"{B * T}x{k}x{n} {dtype}" for k, n in ((C, 3 * C), (C, C), (C, 4 * C), (4 * C, C))}
+    assert all(row["ms"] >= 0 for row in prof["by_key"].values()) and prof["sum_ms"] >= 0
+    assert r["same_after_profile"] and r["memory_after_profile"] == r["after"]["memory"]
     check_trace_natively(tensors, inputs, dtype, r["trace"], r["fast"]["pooled"])   # every CPU op vs its reference

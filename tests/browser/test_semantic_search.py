@@ -72,6 +72,31 @@ def test_embeddings_in_the_browser_match_sentence_transformers(demo_url, profile
         driver.quit()
 
 
+def test_the_bench_page_probes_and_profiles_the_cpu_backend(demo_url, profile):
+    """bench.html on the CPU kernels: the in-worker probe (cpu_probe) splits a batch of 8 mixed-length
+    sentences into exact-shape runs that pad less than one batch would, and times every kernel call."""
+    driver = open_page(f"{demo_url.rsplit('/', 1)[0]}/bench.html?dtype=q8&backend=wasm&probe=1&profile=1&reps=1"
+                       "&warmup=0&cases=batch_8", profile)
+    try:
+        r = await_js(driver, "window.staticmlBench")
+    finally:
+        driver.quit()
+    assert "error" not in r, r
+    assert r["describe"]["backend"] == "wasm" and r["describe"]["model"]["dtype"] == "q8"
+    p = r["probe"]["batch_8"]
+    assert "error" not in p, p
+    assert sum(f["rows"] for f in p["forwards"]) == 8 and len(p["forwards"]) > 1
+    assert p["padded_tokens"] == sum(f["B"] * f["T"] for f in p["forwards"])
+    longest = max(f["T"] for f in p["forwards"])
+    assert p["tokens"] <= p["padded_tokens"] < 8 * longest          # less padding than one batch of 8
+    prof = p["profile"]
+    assert prof["dispatches"] == p["dispatches"] == sum(f["calls"] for f in p["forwards"])
+    assert {"linear", "attention", "layer_norm", "embedding"} <= set(prof["by_family"])
+    rows = {f["B"] * f["T"] for f in p["forwards"]}
+    assert {int(k.split("x")[0]) for k in prof["matmul_by_shape"]} == rows
+    assert all(k.endswith(" q8") for k in prof["matmul_by_shape"])
+
+
 def test_search_page_with_the_keyboard(demo_url, profile):
     driver = open_page(demo_url, profile)
     try:

@@ -55,6 +55,7 @@ def test_aggregate_sums_per_family_key_and_shape():
     assert agg["sum_ms"] == pytest.approx(9.0)
     assert agg["by_family"]["linear"] == {"ms": 6.0, "count": 2, "share": pytest.approx(6 / 9, abs=1e-4),
                                           "tflops": pytest.approx(2 * 2 * 10 * 32 * 48 / 6e-3 / 1e12, abs=1e-3),
+                                          "gflops": pytest.approx(2 * 2 * 10 * 32 * 48 / 6e-3 / 1e9, abs=0.1),
                                           "ms_each": 3.0}
     assert agg["by_family"]["norm"]["count"] == 2 and agg["by_family"]["norm"]["ms"] == pytest.approx(2.0)
     assert list(agg["by_family"]) == ["linear", "norm", "elementwise"]        # largest first

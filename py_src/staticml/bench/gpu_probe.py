@@ -57,23 +57,40 @@ async def describe(extractor) -> dict:
             "model": {"dtype": extractor.model.dtype, "max_length": extractor.max_length}}
 
 
+class Case:
+    """One probe's input set, tokenized, and the forwards encode() makes of it (shared with cpu_probe)."""
+
+    @classmethod
+    async def prepare(cls, extractor, args: dict) -> "Case":
+        self = cls()
+        self.texts = texts_of(args["case"], int(args.get("repeat", 1)))
+        self.batch_size = int(args.get("batch_size", 32))
+        self.reps, self.warmup = int(args.get("reps", 10)), int(args.get("warmup", 2))
+        self.profile_runs = int(args.get("profile", 0))
+        self.extractor = extractor
+        self.tokens = self.tokenize()
+        self.forwards = []  # (program, inputs, B, T, real rows): what encode() runs, on the same inputs
+        for rows in extractor._batches(self.tokens.ids, self.batch_size):
+            B, T, inputs = extractor.batch_inputs([self.tokens.ids[i] for i in rows],
+                                                  [self.tokens.token_type_ids[i] for i in rows])
+            self.forwards.append((await extractor._program(extractor.normalized, B, T), inputs, B, T, len(rows)))
+        for _ in range(self.warmup):
+            await self.encode()
+        return self
+
+    def tokenize(self):
+        return self.extractor.model.tokenizer.encode_batch(list(self.texts), max_length=self.extractor.max_length,
+                                                           padding=False, truncation=True)
+
+    async def encode(self):
+        return await self.extractor.encode(self.texts, batch_size=self.batch_size)
+
+
 async def case(extractor, args: dict) -> dict:
     """Time one input set (see the module docstring). args: case, repeat, batch_size, reps, warmup, profile."""
-    texts = texts_of(args["case"], int(args.get("repeat", 1)))
-    batch_size = int(args.get("batch_size", 32))
-    reps, warmup, profile_runs = int(args.get("reps", 10)), int(args.get("warmup", 2)), int(args.get("profile", 0))
-    tok, be, enc = extractor.model.tokenizer, extractor.backend, extractor.normalized
-
-    def tokenize():
-        return tok.encode_batch(list(texts), max_length=extractor.max_length, padding=False, truncation=True)
-
-    tokens = tokenize()
-    forwards = []  # (program, inputs, B, T, real rows)
-    for rows in extractor._batches(tokens.ids, batch_size):
-        B, T, inputs = extractor.batch_inputs([tokens.ids[i] for i in rows], [tokens.token_type_ids[i] for i in rows])
-        forwards.append((await extractor._program(enc, B, T), inputs, B, T, len(rows)))
-    for _ in range(warmup):
-        await extractor.encode(texts, batch_size=batch_size)
+    c = await Case.prepare(extractor, args)
+    texts, batch_size, reps, profile_runs, tokens, forwards = c.texts, c.batch_size, c.reps, c.profile_runs, c.tokens, c.forwards
+    tokenize, be = c.tokenize, extractor.backend
 
     e2e, tok_ms, fwd, host, wait, readback, gpu = [], [], [], [], [], [], []
     for _ in range(reps):
@@ -162,12 +179,17 @@ async def case(extractor, args: dict) -> dict:
 
 async def run(args: dict, extractor) -> dict:
     name = getattr(extractor.backend, "name", "?")
-    if name != "webgpu":
-        raise ValueError(f"the bench probes time the WebGPU backend, but this page runs {name!r}: "
-                         "open bench.html with backend=webgpu")
+    if name == "wasm":   # the CPU kernels: their own probes (cpu_probe), same keys where they mean the same
+        from . import cpu_probe
+
+        probes = {"describe": cpu_probe.describe, "case": cpu_probe.case}
+    elif name == "webgpu":
+        probes = {"describe": describe, "case": case}
+    else:
+        raise ValueError(f"the bench probes time the WebGPU or the CPU backend, but this page runs {name!r}")
     what = args.get("what")
     if what == "describe":
-        return await describe(extractor)
+        return await probes["describe"](extractor)
     if what == "case":
-        return await case(extractor, args)
+        return await probes["case"](extractor, args)
     raise ValueError(f"unknown bench probe {what!r}; expected describe or case")

@@ -23,7 +23,7 @@ import json
 from .. import quant
 from ..cpu import layout
 from ..cpu.kernels import ACT, EMBED_DTYPES
-from . import debug
+from . import debug, profile
 from .backend import Backend
 from .plan import Plan
 from .tensor import ITEMSIZE, Storage, Tensor, Weight
@@ -276,10 +276,31 @@ class CpuProgram:
         outs, trace = self._run(inputs, body)
         return {"outputs": outs, "trace": trace}
 
+    def dispatch_infos(self) -> list:
+        """profile.describe() of each kernel call: op, family (the op), key (the export), M/K/N for matmuls."""
+        return [profile.describe(self.plan.nodes[c[3]], _Call(c[0]), self.plan.nodes[c[3]].op) for c in self.calls]
+
+    def call_times_ns(self, inputs: dict, runs: int = 3) -> list:
+        """Each kernel call's median time over `runs` replays, timed one by one (cpu_plan.profilePlan)."""
+        samples = [self._run(inputs, lambda base: [1e6 * v for v in self._glue.profilePlan(self._id, base).to_py()])[1]
+                   for _ in range(max(1, runs))]
+        return profile.per_dispatch_median(samples)
+
+    async def profile(self, inputs: dict, runs: int = 3) -> dict:
+        """Time per op / kernel / matmul shape (profile.aggregate, as GPUProgram.profile())."""
+        return {**profile.aggregate(self.dispatch_infos(), self.call_times_ns(inputs, runs)), "runs": max(1, runs)}
+
     def release(self) -> None:
         if self._id is not None:
             self._glue.releasePlan(self._id)
             self._id = None
+
+
+class _Call:
+    """A kernel call as profile.describe() reads a dispatch: its key (the wasm export) and no workgroups."""
+
+    def __init__(self, key: str):
+        self.key, self.groups = key, ()
 
 
 def _rows(t: Tensor) -> int:

@@ -51,6 +51,7 @@ def _finish(table: dict, total_ms: float) -> dict:
              "share": round(row["ms"] / total_ms, 4) if total_ms > 0 else None}
         if row["flops"]:
             r["tflops"] = round(row["flops"] / (row["ms"] / 1e3) / 1e12, 3) if row["ms"] > 0 else None
+            r["gflops"] = round(row["flops"] / (row["ms"] / 1e3) / 1e9, 1) if row["ms"] > 0 else None   # CPU scale
             r["ms_each"] = round(row["ms"] / row["count"], 4)
         out[name] = r
     return out
