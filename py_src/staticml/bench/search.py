@@ -1,12 +1,16 @@
 """`python build.py bench`: the semantic-search demo in fresh headless Chromium profiles, next to
 sentence-transformers on PyTorch CPU on the same inputs, in the same run. Prints JSON, then a table.
 
-Per built dtype and backend (WebGPU, and the WebAssembly SIMD CPU kernels on 1 and on 2 threads: the
-site is built cross-origin isolated so the kernels may share memory across threads): cold start (empty
-profile) to the first embedding, bytes the server sent on that first visit, then median / p90 latency of
-1 short sentence, batch 8, batch 32 and a ~250-token passage (site/bench.js, inputs from
-staticml.bench_inputs); then a warm start offline (same profile, DevTools offline) to the first
-embedding. Every row says which backend, adapter and kernel build ran it.
+Per backend (WebGPU, and the WebAssembly SIMD CPU kernels on 1 and on 2 threads: the site is built
+cross-origin isolated so the kernels may share memory across threads), one page per built dtype is opened
+in an empty profile (cold start to the first embedding, bytes the server sent on that first visit) and
+kept open. Latency is then measured in rounds, because this kind of machine is shared and its speed
+drifts by up to 2x over minutes: per round and case (1 short sentence, batch 8, batch 32, a ~250-token
+passage; inputs from staticml.bench_inputs) PyTorch on as many threads runs `reps` times, then each
+dtype's page runs `embed()` `reps` times, back to back. A ratio (browser / PyTorch, f32 / q8) is taken per
+round from that round's medians; the table gives the median over rounds. Last, each page's profile is
+visited once more online and then offline (DevTools offline) for the warm start. Every row says which
+backend, adapter and kernel build ran it.
 """
 import json
 import statistics
@@ -24,11 +28,16 @@ CASES = {"short_1": [bench_inputs.SHORT], "batch_8": bench_inputs.BATCH_8, "batc
          "passage_250": [bench_inputs.PASSAGE_250]}
 # the rows per dtype: (label, query parameters)
 BACKENDS = {"webgpu": "backend=webgpu", "wasm-1t": "backend=wasm&threads=1", "wasm-2t": "backend=wasm&threads=2"}
-# untimed embeddings per case before the timed ones: V8 first runs wasm on its baseline compiler and
+# untimed embeddings per case before the first round: V8 first runs wasm on its baseline compiler and
 # optimises hot functions on background threads (the kernels, and Pyodide's interpreter), which for the
 # first few seconds also take a core from the kernels' second thread; SwiftShader's WebGPU needs no more
 # than one (a batch of 32 takes ~40 s there)
 WARMUP = {"webgpu": 1, "wasm-1t": 8, "wasm-2t": 8}
+ROUNDS = {"webgpu": 1, "wasm-1t": 5, "wasm-2t": 5}
+THREADS = {"webgpu": None, "wasm-1t": 1, "wasm-2t": 2}   # PyTorch's threads per row (None: all cores)
+# PyTorch's OpenMP threads keep spinning for a while after its last run (up to ~200 ms, KMP_BLOCKTIME), which
+# would take the cores from the page that runs next: wait this long in between
+OMP_SETTLE_S = 0.5
 
 
 class CountingHandler(SiteHandler):
@@ -63,101 +72,151 @@ def _page(chromium, url: str, profile: str, offline: bool = False) -> dict:
         driver.quit()
 
 
-def browser_rows(site: Path, dtypes, reps: int, log, backends=tuple(BACKENDS)) -> list[dict]:
-    chromium = _chromium()
-    rows = []
-    server = make_server(site, 0, quiet=True, handler_base=CountingHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/bench.html"
+# n timed embed() calls of the given texts after `warm` untimed ones, in the page: milliseconds
+EMBED_TIMES = """
+const [texts, n, warm] = arguments, done = arguments[arguments.length - 1];
+(async () => {
+  for (let i = 0; i < warm; i++) await window.staticml.embed(texts);
+  const ms = [];
+  for (let i = 0; i < n; i++) { const t = performance.now(); await window.staticml.embed(texts); ms.push(performance.now() - t); }
+  return ms;
+})().then(done, (e) => done({error: String(e && e.message || e)}));
+"""
+
+
+def _embed_times(driver, texts, n: int, warm: int = 0) -> list:
+    out = driver.execute_async_script(EMBED_TIMES, texts, n, warm)
+    if isinstance(out, dict):
+        raise RuntimeError(f"embed() failed in the bench page: {out['error']}")
+    return out
+
+
+class Torch:
+    """sentence-transformers' all-MiniLM-L6-v2 `encode` on PyTorch CPU, timed at a thread count."""
+
+    def __init__(self):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        from ..builder.models import model_cache
+
+        self.torch = torch
+        self.all_cores = torch.get_num_threads()
+        self.model = SentenceTransformer(str(model_cache().default_model_folder()), device="cpu")
+
+    def label(self, threads) -> str:
+        return f"pytorch {self.torch.__version__} cpu, {threads or self.all_cores} thread(s)"
+
+    def times(self, texts, n: int, threads=None) -> list:
+        self.torch.set_num_threads(threads or self.all_cores)
+        self.model.encode(texts, normalize_embeddings=True, batch_size=32)    # warm-up
+        out = []
+        for _ in range(n):
+            t = time.perf_counter()
+            self.model.encode(texts, normalize_embeddings=True, batch_size=32)
+            out.append((time.perf_counter() - t) * 1000)
+        return out
+
+
+def _stats(ms: list) -> dict:
+    s = sorted(ms)
+    return {"median_ms": round(statistics.median(s), 2), "p90_ms": round(s[min(len(s) - 1, int(0.9 * len(s)))], 2),
+            "min_ms": round(s[0], 2), "n": len(s)}
+
+
+def backend_rows(chromium, base: str, label: str, dtypes, reps: int, torch: Torch, log) -> tuple[list, dict]:
+    """The rows of one backend (one per dtype) and the q8 / f32 speed-up per case, measured in rounds."""
+    pages, rows = {}, {}
     try:
-        for dtype, label in ((d, b) for d in dtypes for b in backends):
+        for dtype in dtypes:
             profile = tempfile.mkdtemp(prefix="staticml-bench-")
-            CountingHandler.sent = 0
             query = f"dtype={dtype}&{BACKENDS[label]}"
-            log(f"{dtype} on {label}: cold start in an empty profile, then {WARMUP[label]} untimed and {reps} timed "
-                f"runs per case")
-            cold = _page(chromium, f"{base}?{query}&reps={reps}&warmup={WARMUP[label]}", profile)
+            log(f"{dtype} on {label}: cold start in an empty profile")
+            CountingHandler.sent = 0
+            driver = pages[dtype] = chromium.make_driver(user_data_dir=profile)
+            driver.get(f"{base}?{query}&cases=")
+            cold = chromium.await_js(driver, "window.staticmlBench")
             if "error" in cold:
                 raise RuntimeError(f"bench page failed for {dtype} on {label}: {cold['error']}")
-            sent = CountingHandler.sent
-            # Once more online (the service worker takes control), then offline from the same profile.
-            _page(chromium, f"{base}?{query}&cases=", profile)
-            log(f"{dtype} on {label}: warm start offline")
-            warm = _page(chromium, f"{base}?{query}&cases=", profile, offline=True)
+            # the demo also loads its search index: count it as part of the first visit, as a visitor's
+            chromium.await_js(driver, "window.staticml.search ? window.staticml.search('warm up', 1).then(() => 1) : 1")
             info = cold["info"]
-            rows.append({"dtype": dtype, "row": label, "backend": info["backend"], "adapter": info["adapter"],
-                         "cpu": info.get("cpu") if info["backend"] == "wasm" else None,
-                         "cold_first_embedding_ms": cold["first_embedding_ms"],
-                         "warm_offline_first_embedding_ms": warm.get("first_embedding_ms"),
-                         "first_visit_bytes": sent, "latency": cold["latency"]})
-    finally:
-        server.shutdown()
-        server.server_close()
-    return rows
-
-
-def torch_rows(reps: int, log, threads=(1, 2)) -> dict:
-    """sentence-transformers `encode` per case at each thread count: {threads: row}."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    from ..builder.models import model_cache
-
-    model = SentenceTransformer(str(model_cache().default_model_folder()), device="cpu")
-    rows = {}
-    for n in threads:
-        log(f"sentence-transformers on PyTorch CPU, {n} thread(s), same inputs")
-        torch.set_num_threads(n)
-        out = {}
+            rows[dtype] = {"dtype": dtype, "row": label, "backend": info["backend"], "adapter": info["adapter"],
+                           "cpu": info.get("cpu") if info["backend"] == "wasm" else None, "profile": profile,
+                           "query": query, "cold_first_embedding_ms": cold["first_embedding_ms"],
+                           "first_visit_bytes": CountingHandler.sent, "pytorch_threads": THREADS[label] or torch.all_cores,
+                           "samples": {k: [] for k in CASES}, "pytorch_samples": {k: [] for k in CASES},
+                           "ratios": {k: [] for k in CASES}}
         for name, texts in CASES.items():
-            model.encode(texts, normalize_embeddings=True)                 # warm-up
-            times = []
-            for _ in range(reps):
-                t = time.perf_counter()
-                model.encode(texts, normalize_embeddings=True, batch_size=32)
-                times.append((time.perf_counter() - t) * 1000)
-            times.sort()
-            out[name] = {"median_ms": round(statistics.median(times), 2),
-                         "p90_ms": round(times[min(len(times) - 1, int(0.9 * len(times)))], 2), "n": reps}
-        rows[n] = {"backend": f"pytorch {torch.__version__} cpu, {n} thread(s)", "threads": n, "latency": out}
-    return rows
-
-
-def fastest(a: dict, b: dict) -> dict:
-    """Per case, the run with the lower median: PyTorch measured before and after the browser rows (this
-    machine is shared; the ratios then compare against PyTorch at its best)."""
-    return {**a, "latency": {k: min(a["latency"][k], b["latency"][k], key=lambda v: v["median_ms"])
-                             for k in a["latency"]}}
+            for dtype in dtypes:
+                _embed_times(pages[dtype], texts, 0, WARMUP[label])
+        speedup = {k: [] for k in CASES}
+        for r in range(ROUNDS[label]):
+            log(f"{label}: round {r + 1} of {ROUNDS[label]} (PyTorch, then {', '.join(dtypes)}; {reps} runs each per case)")
+            for name, texts in CASES.items():
+                ref = torch.times(texts, reps, THREADS[label])
+                time.sleep(OMP_SETTLE_S)
+                medians = {}
+                for dtype in dtypes:
+                    ms = _embed_times(pages[dtype], texts, reps)
+                    row = rows[dtype]
+                    row["samples"][name] += ms
+                    row["pytorch_samples"][name] += ref
+                    medians[dtype] = statistics.median(ms)
+                    row["ratios"][name].append(medians[dtype] / statistics.median(ref))
+                if "f32" in medians and "q8" in medians:
+                    speedup[name].append(medians["f32"] / medians["q8"])
+    finally:
+        for driver in pages.values():
+            driver.quit()
+    out = []
+    for dtype, row in rows.items():
+        # once more online (the service worker takes control), then offline from the same profile
+        _page(chromium, f"{base}?{row['query']}&cases=", row["profile"])
+        log(f"{dtype} on {label}: warm start offline")
+        warm = _page(chromium, f"{base}?{row['query']}&cases=", row.pop("profile"), offline=True)
+        row["warm_offline_first_embedding_ms"] = warm.get("first_embedding_ms")
+        row["latency"] = {k: _stats(v) for k, v in row["samples"].items()}
+        row["pytorch_latency"] = {k: _stats(v) for k, v in row.pop("pytorch_samples").items()}
+        row["vs_pytorch"] = {k: round(statistics.median(v), 2) for k, v in row["ratios"].items()}
+        row["ratios"] = {k: [round(x, 3) for x in v] for k, v in row["ratios"].items()}
+        row["samples"] = {k: [round(x, 2) for x in v] for k, v in row["samples"].items()}
+        out.append(row)
+    return out, {k: {"median": round(statistics.median(v), 2), "per_round": [round(x, 3) for x in v]}
+                 for k, v in speedup.items() if v}
 
 
 def run(dtypes=("f32", "q8"), reps: int = 3, log=print, backends=tuple(BACKENDS)) -> dict:
     from ..builder.site import BuildOptions, build
 
-    before = torch_rows(max(reps, 5), log)
+    chromium = _chromium()
+    log("sentence-transformers on PyTorch CPU: loading")
+    torch = Torch()
+    rows, speedups = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         site = build(BuildOptions(out=Path(tmp) / "dist", demo_dtypes=tuple(dtypes), cross_origin_isolated=True,
                                   log=log))
-        rows = browser_rows(site, dtypes, reps, log, backends)
-    after = torch_rows(max(reps, 5), log)
-    refs = {n: fastest(before[n], after[n]) for n in before}
-    for row in rows:
-        # CPU rows against PyTorch on as many threads; WebGPU against PyTorch on every core
-        ref = refs[row["cpu"]["threads"]] if row.get("cpu") else refs[max(refs)]
-        row["pytorch_threads"] = ref["threads"]
-        row["vs_pytorch"] = {k: round(v["median_ms"] / ref["latency"][k]["median_ms"], 2)
-                             for k, v in row["latency"].items()}
-    by = {(r["dtype"], r["row"]): r for r in rows}
-    q8_speedup = {label: {k: round(by["f32", label]["latency"][k]["median_ms"] / by["q8", label]["latency"][k]["median_ms"], 2)
-                          for k in CASES}
-                  for label in backends if ("f32", label) in by and ("q8", label) in by}
+        server = make_server(site, 0, quiet=True, handler_base=CountingHandler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}/bench.html"
+        try:
+            for label in backends:
+                got, speedup = backend_rows(chromium, base, label, dtypes, reps, torch, log)
+                rows += got
+                if speedup:
+                    speedups[label] = speedup
+        finally:
+            server.shutdown()
+            server.server_close()
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "browser": rows,
-            "pytorch": [refs[n] for n in sorted(refs)], "pytorch_runs": {"before": before, "after": after},
-            "q8_speedup_over_f32": q8_speedup}
+            "pytorch": {n: torch.label(n) for n in sorted({r["pytorch_threads"] for r in rows})},
+            "q8_speedup_over_f32": speedups, "method": __doc__.split("\n\n", 1)[1]}
 
 
 def table(r: dict) -> str:
     lines = ["| dtype | backend (adapter) | cold → 1st embedding | warm offline → 1st | first-visit MiB | "
              "short 1 | batch 8 | batch 32 | ~250 tokens |", "|---|---|---|---|---|---|---|---|---|"]
+    pooled: dict = {}   # PyTorch's samples per thread count, over the rows it was paired with
     for row in r["browser"]:
         lat = row["latency"]
         cells = [f"{lat[k]['median_ms']:.0f} / {lat[k]['p90_ms']:.0f} ms ({row['vs_pytorch'][k]}×)" for k in CASES]
@@ -168,13 +227,16 @@ def table(r: dict) -> str:
                      f"{row['cold_first_embedding_ms'] / 1000:.1f} s | "
                      f"{(row['warm_offline_first_embedding_ms'] or 0) / 1000:.1f} s | "
                      f"{row['first_visit_bytes'] / 2**20:.1f} | " + " | ".join(cells) + " |")
-    for ref in r["pytorch"]:
-        lat = ref["latency"]
-        lines.append(f"| — | {ref['backend']} | | | | " +
+        pooled.setdefault(row["pytorch_threads"], {})[row["dtype"]] = row["pytorch_latency"]
+    for threads, by_dtype in sorted(pooled.items()):
+        lat = next(iter(by_dtype.values()))
+        lines.append(f"| — | {r['pytorch'][threads]} (paired with the rows above) | | | | " +
                      " | ".join(f"{lat[k]['median_ms']:.1f} / {lat[k]['p90_ms']:.1f} ms" for k in CASES) + " |")
-    lines.append("latency cells: median / p90 (browser ÷ PyTorch on as many threads; WebGPU ÷ PyTorch on all cores)")
+    lines.append("latency cells: median / p90 over all rounds (in brackets: browser ÷ PyTorch on as many threads, "
+                 "the median of per-round ratios; WebGPU rows ÷ PyTorch on all cores)")
     for label, sp in r.get("q8_speedup_over_f32", {}).items():
-        lines.append(f"q8 speed-up over f32 on {label}: " + ", ".join(f"{k} {v}×" for k, v in sp.items()))
+        lines.append(f"q8 speed-up over f32 on {label} (median of per-round ratios): " +
+                     ", ".join(f"{k} {v['median']}×" for k, v in sp.items()))
     return "\n".join(lines)
 
 
