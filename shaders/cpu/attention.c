@@ -10,7 +10,7 @@
 
 #define QB 64   // query rows per block on the matmul path
 
-void sm_softmax_row(const float *x, const float *mask, float *y, int N);
+float sm_exp_row(const float *x, float scale, const float *mask, float *y, int N);
 
 enum { A_Q, A_K, A_V, A_OUT, A_MASK, A_B, A_TQ, A_TK, A_H, A_HKV, A_D, A_CAUSAL, A_SCALE,
        A_QSB, A_QST, A_QSH, A_KSB, A_KST, A_KSH, A_VSB, A_VST, A_VSH, A_COUNT };
@@ -44,11 +44,21 @@ SM_INLINE int panel_path_fits(int Tk, int D) {
   return (size_t)T8 * D + (size_t)D8 * Tk + (size_t)QB * (D + Tk) <= SM_SCRATCH_FLOATS - Tk;
 }
 
-// p[0:Tk] = probabilities of query row i (zeros past its visible keys)
-SM_INLINE void probabilities(const head_t *h, int i, float *p) {
+// p[0:Tk] = exp(scores of query row i - their max), zeros past its visible keys; returns 1 / their sum (0
+// when no key is visible), by which the caller scales the output row: D multiplies instead of Tk.
+SM_INLINE float probabilities(const head_t *h, int i, float *p) {
   int nk = visible_keys(h, i);
-  if (nk > 0) sm_softmax_row(p, h->addmask, p, nk);   // scale already applied to q
+  float sum = nk > 0 ? sm_exp_row(p, 1.0f, h->addmask, p, nk) : 0.0f;   // scale already applied to q
   for (int j = nk; j < h->Tk; j++) p[j] = 0.0f;
+  return sum > 0.0f ? 1.0f / sum : 0.0f;
+}
+
+// row[0:D] *= s
+SM_INLINE void scale_row(float *row, int D, float s) {
+  v128_t vs = wasm_f32x4_splat(s);
+  int d = 0;
+  for (; d + 4 <= D; d += 4) wasm_v128_store(row + d, wasm_f32x4_mul(wasm_v128_load(row + d), vs));
+  for (; d < D; d++) row[d] *= s;
 }
 
 static void head_by_panels(const head_t *h, float *scratch) {
@@ -56,7 +66,8 @@ static void head_by_panels(const head_t *h, float *scratch) {
   float *kp = scratch;                        // K as panels [T8/8][D][8]: "W" of S = Q K^T
   float *vp = kp + (size_t)T8 * D;            // V^T as panels [D8/8][Tk][8]: "W" of O = P V
   float *qc = vp + (size_t)D8 * Tk;           // [QB][D] query rows times scale
-  float *sc = qc + (size_t)QB * D;            // [QB][Tk] scores, then probabilities
+  float *sc = qc + (size_t)QB * D;            // [QB][Tk] scores, then exp(score - max)
+  float inv[QB];                              // 1 / sum of each row's exp
   for (int p = 0; p < T8 / 8; p++) {   // 8 keys: [8][D] -> [D][8], two 4x4 transposes per 4 d
     const float *rows[8];
     for (int j = 0; j < 8; j++) rows[j] = 8 * p + j < Tk ? h->k + (size_t)(8 * p + j) * h->kst : 0;
@@ -104,12 +115,19 @@ static void head_by_panels(const head_t *h, float *scratch) {
       for (; d < D; d++) o[d] = qi[d] * h->scale;
     }
     epilogue_t es = {0, 0, sc, Tk, ACT_NONE};
-    for (int p = 0; p < T8 / 8; p++)
-      f32_panel(qc, kp + (size_t)p * D * 8, 8, qb, D, 8 * p, Tk - 8 * p < 8 ? Tk - 8 * p : 8, &es);
-    for (int i = 0; i < qb; i++) probabilities(h, i0 + i, sc + (size_t)i * Tk);
-    epilogue_t eo = {0, 0, h->out + (size_t)i0 * h->out_stride, h->out_stride, ACT_NONE};
+    for (int p = 0; p < T8 / 8; p++) {
+      int ncols = Tk - 8 * p < 8 ? Tk - 8 * p : 8;
+      if (D == 32)   // the common head size as a constant: the k loop of the micro-kernel unrolls
+        f32_panel(qc, kp + (size_t)p * 32 * 8, 8, qb, 32, 8 * p, ncols, &es);
+      else
+        f32_panel(qc, kp + (size_t)p * D * 8, 8, qb, D, 8 * p, ncols, &es);
+    }
+    for (int i = 0; i < qb; i++) inv[i] = probabilities(h, i0 + i, sc + (size_t)i * Tk);
+    float *out = h->out + (size_t)i0 * h->out_stride;
+    epilogue_t eo = {0, 0, out, h->out_stride, ACT_NONE};
     for (int p = 0; p < D8 / 8; p++)
       f32_panel(sc, vp + (size_t)p * Tk * 8, 8, qb, Tk, 8 * p, D - 8 * p < 8 ? D - 8 * p : 8, &eo);
+    for (int i = 0; i < qb; i++) scale_row(out + (size_t)i * h->out_stride, D, inv[i]);
   }
 }
 
@@ -119,7 +137,8 @@ static void head_by_rows(const head_t *h, float *p) {
     const float *qi = h->q + (size_t)i * h->qst;
     int nk = visible_keys(h, i);
     for (int j = 0; j < nk; j++) p[j] = dot(qi, h->k + (size_t)j * h->kst, D) * h->scale;
-    probabilities(h, i, p);
+    float inv = probabilities(h, i, p);
+    for (int j = 0; j < nk; j++) p[j] *= inv;
     float *o = h->out + (size_t)i * h->out_stride;
     int d = 0;
     for (; d + 8 <= D; d += 8) {   // o[d:d+8] = sum_j p[j] v[j, d:d+8]
@@ -146,17 +165,23 @@ static void attention_part(const int32_t *a, int part, int nparts, float *scratc
   float *addmask = scratch + SM_SCRATCH_FLOATS - Tk;   // the last Tk floats of the scratch
   split_range(B * H, 1, part, nparts, &lo, &hi);
   int mask_b = -1;
+  const float *row_mask = 0;
   for (int bh = lo; bh < hi; bh++) {
     int b = bh / H, hd = bh % H, g = hd / group;
-    if (key_mask && b != mask_b) {   // 1/0 -> 0/-inf, once per batch row
-      for (int j = 0; j < Tk; j++) addmask[j] = key_mask[(size_t)b * Tk + j] != 0.0f ? 0.0f : -__builtin_inff();
+    if (key_mask && b != mask_b) {   // 1/0 -> 0/-inf, once per batch row; none when every key is visible
+      int hidden = 0;
+      for (int j = 0; j < Tk; j++) {
+        addmask[j] = key_mask[(size_t)b * Tk + j] != 0.0f ? 0.0f : -__builtin_inff();
+        hidden |= addmask[j] != 0.0f;
+      }
       mask_b = b;
+      row_mask = hidden ? addmask : 0;
     }
     head_t h = {(const float *)a[A_Q] + (size_t)b * a[A_QSB] + (size_t)hd * a[A_QSH],
                 (const float *)a[A_K] + (size_t)b * a[A_KSB] + (size_t)g * a[A_KSH],
                 (const float *)a[A_V] + (size_t)b * a[A_VSB] + (size_t)g * a[A_VSH],
                 (float *)a[A_OUT] + (size_t)b * a[A_TQ] * H * a[A_D] + (size_t)hd * a[A_D],
-                key_mask ? addmask : 0, a[A_TQ], Tk, a[A_D], a[A_QST], a[A_KST], a[A_VST], H * a[A_D],
+                row_mask, a[A_TQ], Tk, a[A_D], a[A_QST], a[A_KST], a[A_VST], H * a[A_D],
                 a[A_CAUSAL], i2f(a[A_SCALE])};
     if (panel_path_fits(Tk, h.D)) head_by_panels(&h, scratch);
     else head_by_rows(&h, scratch);

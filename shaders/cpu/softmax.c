@@ -28,25 +28,31 @@ SM_INLINE v128_t exp_nonpos(v128_t x, const v128_t *c) {
   return wasm_v128_andnot(wasm_f32x4_mul(p, pow2n), dead);
 }
 
-// y[0:N] = softmax(x[0:N] * scale + mask[0:N]); a row that is entirely -inf gives zeros (not NaN).
-void sm_softmax_row_scaled(const float *x, float scale, const float *mask, float *y, int N) {
-  v128_t vscale = wasm_f32x4_splat(scale);
+// y[0:N] = exp(x[0:N] * scale + mask[0:N] - their max), not normalised; returns the sum (0 for a row that is
+// entirely -inf, whose y is then all zeros). Unscaled, unmasked rows in place (attention's) skip the first
+// pass's stores: one read for the max, one pass for exp.
+float sm_exp_row(const float *x, float scale, const float *mask, float *y, int N) {
   v128_t vmax = wasm_f32x4_splat(-__builtin_inff());
-  int k = 0;
-  for (; k + 4 <= N; k += 4) {
-    v128_t v = wasm_f32x4_mul(wasm_v128_load(x + k), vscale);
-    if (mask) v = wasm_f32x4_add(v, wasm_v128_load(mask + k));
-    wasm_v128_store(y + k, v);
-    vmax = wasm_f32x4_pmax(vmax, v);
+  int k = 0, transform = mask || scale != 1.0f || x != y;
+  if (transform) {
+    v128_t vscale = wasm_f32x4_splat(scale);
+    for (; k + 4 <= N; k += 4) {
+      v128_t v = wasm_f32x4_mul(wasm_v128_load(x + k), vscale);
+      if (mask) v = wasm_f32x4_add(v, wasm_v128_load(mask + k));
+      wasm_v128_store(y + k, v);
+      vmax = wasm_f32x4_pmax(vmax, v);
+    }
+  } else {
+    for (; k + 4 <= N; k += 4) vmax = wasm_f32x4_pmax(vmax, wasm_v128_load(y + k));
   }
   float mx = hmax(vmax);
   for (; k < N; k++) {
-    y[k] = x[k] * scale + (mask ? mask[k] : 0.0f);
+    if (transform) y[k] = x[k] * scale + (mask ? mask[k] : 0.0f);
     mx = y[k] > mx ? y[k] : mx;
   }
   if (mx == -__builtin_inff()) {
     for (k = 0; k < N; k++) y[k] = 0.0f;
-    return;
+    return 0.0f;
   }
   v128_t vm = wasm_f32x4_splat(mx), vsum = wasm_f32x4_splat(0.0f);
   v128_t c[EK_COUNT];
@@ -62,12 +68,19 @@ void sm_softmax_row_scaled(const float *x, float scale, const float *mask, float
     store_partial(y + k, e, N - k);
     for (; k < N; k++) sum += y[k];
   }
+  return sum;
+}
+
+// y[0:N] = softmax(x[0:N] * scale + mask[0:N]); a row that is entirely -inf gives zeros (not NaN).
+void sm_softmax_row_scaled(const float *x, float scale, const float *mask, float *y, int N) {
+  float sum = sm_exp_row(x, scale, mask, y, N);
+  if (sum == 0.0f) return;
   v128_t inv = wasm_f32x4_splat(1.0f / sum);
-  for (k = 0; k + 4 <= N; k += 4) wasm_v128_store(y + k, wasm_f32x4_mul(wasm_v128_load(y + k), inv));
+  int k = 0;
+  for (; k + 4 <= N; k += 4) wasm_v128_store(y + k, wasm_f32x4_mul(wasm_v128_load(y + k), inv));
   for (; k < N; k++) y[k] *= 1.0f / sum;
 }
 
-void sm_softmax_row(const float *x, const float *mask, float *y, int N) { sm_softmax_row_scaled(x, 1.0f, mask, y, N); }
 
 // args: x, mask, out, M, N, mask_period, scale (bits)
 static void softmax_part(const int32_t *a, int part, int nparts, float *scratch) {
