@@ -35,8 +35,9 @@ BACKENDS = {"webgpu": "backend=webgpu", "wasm-1t": "backend=wasm&threads=1", "wa
 WARMUP = {"webgpu": 1, "wasm-1t": 8, "wasm-2t": 8}
 ROUNDS = {"webgpu": 1, "wasm-1t": 5, "wasm-2t": 5}
 THREADS = {"webgpu": None, "wasm-1t": 1, "wasm-2t": 2}   # PyTorch's threads per row (None: all cores)
-# PyTorch's OpenMP threads keep spinning for a while after its last run (up to ~200 ms, KMP_BLOCKTIME), which
-# would take the cores from the page that runs next: wait this long in between
+# OpenMP worker threads spin-wait for a while after a parallel region before they sleep (the runtime's
+# block time: microseconds to 200 ms, by runtime and settings); PyTorch's must not take the cores from the
+# page that runs next, so wait this long in between
 OMP_SETTLE_S = 0.5
 
 
