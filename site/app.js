@@ -215,7 +215,15 @@ async function embed(texts) {
   const out = await timed("last_embed_ms", call("embed", { texts, model: demoModel().id }));
   if (info) info.last_embed = out.timings;   // tokenize_ms, model_ms, batches: where the time went
   await refreshInfo();
-  return out.embeddings.map((row) => Float32Array.from(row));
+  return f32Rows(out.embeddings_f32, out.count, out.dim);
+}
+
+// base64 of one little-endian f32 block [count, dim] (worker_entry.embed) -> one Float32Array per row
+function f32Rows(b64, count, dim) {
+  const bin = atob(b64), bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const all = new Float32Array(bytes.buffer);
+  return Array.from({ length: count }, (_, i) => all.slice(i * dim, (i + 1) * dim));
 }
 
 // The k documents of the demo index closest in meaning to the query: [{id, text, score}].

@@ -2,6 +2,7 @@
 envelope {"ok": true, "value": ...} or {"ok": false, "error": "<message for a person>"}, so only
 strings cross the worker's FFI boundary and the page never shows a Python traceback."""
 import asyncio
+import base64
 import functools
 import json
 import os
@@ -155,17 +156,20 @@ async def load_pipeline(args: dict) -> dict:
 
 @_json_api
 async def embed(args: dict) -> dict:
-    """{"embeddings": L2-normalised embeddings of args["texts"] (a list of strings), one list of floats
-    each, "timings": where the time went (tokenize_ms, model_ms, batches)}."""
+    """{"embeddings_f32": the L2-normalised embeddings of args["texts"] (a list of strings) as base64 of one
+    little-endian f32 block [count, dim], "count", "dim", "timings": where the time went (tokenize_ms,
+    model_ms, batches)}. One block, not lists of floats: json.dumps of 32 x 384 floats alone took longer in
+    Pyodide than the page's whole round trip should (site/app.js turns it into one Float32Array per text)."""
     texts = args.get("texts")
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise TypeError("embed() takes a list of strings")
     p = await _extractor(args["model"])
     t0 = time.perf_counter()
-    out = await p.encode(texts, batch_size=int(args.get("batch_size", 32)))
+    buf, dim = await p.encode_f32(texts, batch_size=int(args.get("batch_size", 32)))
     _timing("last_embed_ms", t0)
     _state["info"]["last_embed"] = p.last_timings
-    return {"embeddings": out, "timings": p.last_timings}
+    return {"embeddings_f32": base64.b64encode(buf).decode("ascii"), "count": len(texts), "dim": dim,
+            "timings": p.last_timings}
 
 
 async def _search_index(index_id: str, extractor):

@@ -60,10 +60,17 @@ class FeatureExtraction:
     async def encode(self, sentences, batch_size: int = 32, normalize_embeddings: bool = True) -> list:
         """One embedding (a list of floats) per sentence, in order. Longer texts are truncated to
         the model's max length, as sentence-transformers does."""
+        buf, C = await self.encode_f32(sentences, batch_size, normalize_embeddings)
+        flat = _array("f", buf)
+        return [flat[i * C:(i + 1) * C].tolist() for i in range(len(flat) // C)] if C else []
+
+    async def encode_f32(self, sentences, batch_size: int = 32, normalize_embeddings: bool = True) -> tuple:
+        """(bytes, C): the embeddings as one little-endian f32 buffer [len(sentences), C], row i for sentence i;
+        what crosses to JavaScript as one block instead of len(sentences) * C Python floats."""
         if isinstance(sentences, str):
             raise TypeError("encode() takes a list of strings; wrap a single sentence in a list")
         if not sentences:
-            return []
+            return b"", 0
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         encoder = self.normalized if normalize_embeddings else self.encoder
@@ -71,17 +78,20 @@ class FeatureExtraction:
         tokens = self.model.tokenizer.encode_batch(list(sentences), max_length=self.max_length, padding=False,
                                                    truncation=True)
         t1 = time.perf_counter()
-        out = [None] * len(sentences)
+        out, C = None, 0
         batches = 0
         for rows in self._batches(tokens.ids, batch_size):
-            vectors = await self._encode_batch(encoder, [tokens.ids[i] for i in rows],
-                                               [tokens.token_type_ids[i] for i in rows])
+            block = await self._encode_batch(encoder, [tokens.ids[i] for i in rows],
+                                             [tokens.token_type_ids[i] for i in rows])   # [len(rows), C] f32
+            if out is None:
+                C = len(block) // (4 * len(rows))
+                out = bytearray(4 * C * len(sentences))
             batches += 1
-            for i, v in zip(rows, vectors):
-                out[i] = v
+            for j, i in enumerate(rows):
+                out[4 * C * i:4 * C * (i + 1)] = block[4 * C * j:4 * C * (j + 1)]
         self.last_timings = {"tokenize_ms": round((t1 - t0) * 1000, 2),
                              "model_ms": round((time.perf_counter() - t1) * 1000, 2), "batches": batches}
-        return out
+        return bytes(out), C
 
     def _length(self, n: int) -> int:
         return n if self.exact else bucket_length(n, self.max_length)
@@ -123,16 +133,13 @@ class FeatureExtraction:
         return B, T, {"input_ids": _array("i", ids), "token_type_ids": _array("i", types),
                       "attention_mask": _array("f", mask)}
 
-    async def _encode_batch(self, encoder, batch_ids: list, batch_types: list) -> list:
-        n = len(batch_ids)
+    async def _encode_batch(self, encoder, batch_ids: list, batch_types: list) -> bytes:
+        """The embeddings of these rows: f32 bytes [len(batch_ids), C] (bucket padding rows dropped)."""
         B, T, inputs = self.batch_inputs(batch_ids, batch_types)
         program = await self._program(encoder, B, T)
         self.stats["batches_run"] += 1
-        result = await program.run(inputs)
-        flat = _array("f", b"")
-        flat.frombytes(result["embeddings"])       # [B, C] f32
-        C = len(flat) // B
-        return [flat[i * C:(i + 1) * C].tolist() for i in range(n)]
+        result = bytes((await program.run(inputs))["embeddings"])   # [B, C] f32
+        return result[:len(result) // B * len(batch_ids)]
 
 
 def exact_cuts(lengths: list, batch_size: int, batch_cost: int = BATCH_COST_TOKENS) -> list:
