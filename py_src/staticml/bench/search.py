@@ -7,8 +7,9 @@ in an empty profile (cold start to the first embedding, bytes the server sent on
 kept open. Latency is then measured in rounds, because this kind of machine is shared and its speed
 drifts by up to 2x over minutes: per round and case (1 short sentence, batch 8, batch 32, a ~250-token
 passage; inputs from staticml.bench_inputs) PyTorch on as many threads runs `reps` times, then each
-dtype's page runs `embed()` `reps` times, back to back. A ratio (browser / PyTorch, f32 / q8) is taken per
-round from that round's medians; the table gives the median over rounds. Last, each page's profile is
+dtype's page runs `embed()` `reps` times, then PyTorch again. A ratio is taken per round from that round's
+medians (browser / the mean of PyTorch's two, so a steady drift cancels; f32 / q8); the table gives the
+median over rounds. Last, each page's profile is
 visited once more online and then offline (DevTools offline) for the warm start. Every row says which
 backend, adapter and kernel build ran it.
 """
@@ -33,7 +34,7 @@ BACKENDS = {"webgpu": "backend=webgpu", "wasm-1t": "backend=wasm&threads=1", "wa
 # first few seconds also take a core from the kernels' second thread; SwiftShader's WebGPU needs no more
 # than one (a batch of 32 takes ~40 s there)
 WARMUP = {"webgpu": 1, "wasm-1t": 8, "wasm-2t": 8}
-ROUNDS = {"webgpu": 1, "wasm-1t": 5, "wasm-2t": 5}
+ROUNDS = {"webgpu": 1, "wasm-1t": 7, "wasm-2t": 7}
 THREADS = {"webgpu": None, "wasm-1t": 1, "wasm-2t": 2}   # PyTorch's threads per row (None: all cores)
 # OpenMP worker threads spin-wait for a while after a parallel region before they sleep (the runtime's
 # block time: microseconds to 200 ms, by runtime and settings); PyTorch's must not take the cores from the
@@ -155,16 +156,18 @@ def backend_rows(chromium, base: str, label: str, dtypes, reps: int, torch: Torc
         for r in range(ROUNDS[label]):
             log(f"{label}: round {r + 1} of {ROUNDS[label]} (PyTorch, then {', '.join(dtypes)}; {reps} runs each per case)")
             for name, texts in CASES.items():
-                ref = torch.times(texts, reps, THREADS[label])
+                before = torch.times(texts, reps, THREADS[label])
                 time.sleep(OMP_SETTLE_S)
-                medians = {}
+                runs = {dtype: _embed_times(pages[dtype], texts, reps) for dtype in dtypes}
+                medians = {dtype: statistics.median(ms) for dtype, ms in runs.items()}
+                after = torch.times(texts, reps, THREADS[label])   # PyTorch before and after: drift cancels
+                time.sleep(OMP_SETTLE_S)
+                ref = (statistics.median(before) + statistics.median(after)) / 2
                 for dtype in dtypes:
-                    ms = _embed_times(pages[dtype], texts, reps)
                     row = rows[dtype]
-                    row["samples"][name] += ms
-                    row["pytorch_samples"][name] += ref
-                    medians[dtype] = statistics.median(ms)
-                    row["ratios"][name].append(medians[dtype] / statistics.median(ref))
+                    row["samples"][name] += runs[dtype]
+                    row["pytorch_samples"][name] += before + after
+                    row["ratios"][name].append(medians[dtype] / ref)
                 if "f32" in medians and "q8" in medians:
                     speedup[name].append(medians["f32"] / medians["q8"])
     finally:

@@ -52,8 +52,8 @@ def _parser() -> argparse.ArgumentParser:
                             "per-dispatch host overhead of plans, tiled vs naive matmul")
     bench.add_argument("--dtypes", default="f32,q8", metavar="LIST", help="search: the dtypes to build and time")
     bench.add_argument("--reps", type=int, default=3,
-                       help="search: timed runs per case and round (PyTorch's, then each dtype's page; CPU rows: "
-                            "5 rounds after 8 warm-up runs, WebGPU rows: 1 round after 1)")
+                       help="search: timed runs per case and round (PyTorch, each dtype's page, PyTorch again; CPU rows: "
+                            "7 rounds after 8 warm-up runs, WebGPU rows: 1 round after 1)")
     bench.add_argument("--backends", default="webgpu,wasm-1t,wasm-2t", metavar="LIST",
                        help="search: rows per dtype: webgpu, wasm-1t (CPU kernels, 1 thread), wasm-2t (2 threads)")
     bench.add_argument("--quick", action="store_true", help="smaller shapes (a smoke run)")
