@@ -57,6 +57,10 @@ def test_batches_and_single_calls_agree():
     np.testing.assert_allclose(together, alone, atol=2e-6)   # padding never leaks into a row
     raw = np.asarray(run(extractor.encode(texts[:1], normalize_embeddings=False)))
     assert abs(np.linalg.norm(raw) - 1) > 1e-3               # normalisation is a real step, not a no-op
+    # encode_f32 (what embed() sends to the page): the same rows, in order, as one little-endian f32 block
+    block, dim = run(extractor.encode_f32(texts, batch_size=4))
+    assert dim == together.shape[1] and np.frombuffer(block, "<f4").reshape(len(texts), dim).tolist() == together.tolist()
+    assert run(extractor.encode_f32([])) == (b"", 0)
 
 
 def test_bad_input_says_what_to_do():
