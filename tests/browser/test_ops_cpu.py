@@ -24,13 +24,7 @@ async def _run_cases(selenium, urls_json: str, variant: str, cases: list) -> lis
 
     be = CpuBackend(await CpuKernels.load(json.loads(urls_json), variant, 1))
     assert be.kernels.info["variant"] == variant, be.kernels.info
-    outs = []
-    for case in cases:
-        plan, inputs = opcases.build(be, case)
-        prog = await be.compile(plan)
-        outs.append((await prog.run(inputs))["out"])
-        prog.release()
-    return outs
+    return await opcases.run_all(be, cases)
 
 
 SETS = {"linear": op_case_sets.linear_cases, "matmul": op_case_sets.matmul_cases,
@@ -69,18 +63,12 @@ async def _block_on_cpu(selenium, urls_json: str, tensors: dict, inputs: dict, s
     import staticml_cpu_plan
 
     from staticml.cpu.kernels import CpuKernels
-    from staticml.runtime import Plan, ops
     from staticml.runtime.cpu_backend import CpuBackend
-    from staticml.runtime.example_block import encoder_block, load_block
+    from staticml.runtime.example_block import block_plan
 
     proxies = pyodide_js._module.pyproxy_alloc_map   # filled while allocation tracing is on
     be = CpuBackend(await CpuKernels.load(json.loads(urls_json), "auto", 1))
-    w = load_block(be, "l0.", tensors, dtype)
-    plan = Plan("block")
-    x, mask = plan.input("x", shape), plan.input("mask", shape[:2])
-    y = encoder_block(x, mask, w, heads)
-    plan.output("y", y)
-    plan.output("pooled", ops.l2_normalize(ops.mean_pool(y, mask)))
+    plan = block_plan(be, tensors, shape, heads, dtype)
     plans_before = staticml_cpu_plan.livePlans()
     prog = await be.compile(plan, debug_mode=False)
     fast = await prog.run(inputs)

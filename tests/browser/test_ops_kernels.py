@@ -29,12 +29,7 @@ async def _run_cases(selenium, cases: list, software: bool = None, big: bool = N
     be = builtins._staticml_test_backend
     be.software = be.device.is_software if software is None else software
     be.linear_big = big
-    outs = []
-    for case in cases:
-        plan, inputs = opcases.build(be, case)
-        prog = await be.compile(plan)
-        outs.append((await prog.run(inputs))["out"])
-        prog.release()
+    outs = await opcases.run_all(be, cases)
     be.release_weights()
     return outs
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from pytest_pyodide import run_in_pyodide
 
-from staticml.runtime import Plan, debug
-from staticml.runtime.example_block import bert_layer_tensors, encoder_block, load_block
+from staticml.runtime import debug
+from staticml.runtime.example_block import bert_layer_tensors, block_plan
 from staticml.runtime.numpy_backend import NumpyBackend
 
 pytestmark = pytest.mark.driver_timeout(300)  # SwiftShader compiles each pipeline in seconds
@@ -34,17 +34,11 @@ def _layer_and_inputs(dtype="f32"):
 async def _plan_and_debug(selenium, tensors: dict, inputs: dict, shape: tuple, heads: int, dtype: str) -> dict:
     from js import GPUQueue
 
-    from staticml.runtime import Plan, ops
-    from staticml.runtime.example_block import encoder_block, load_block
+    from staticml.runtime.example_block import block_plan
     from staticml.runtime.webgpu_backend import WebGPUBackend
 
     be = await WebGPUBackend.request()
-    w = load_block(be, "l0.", tensors, dtype)
-    plan = Plan("block")
-    x, mask = plan.input("x", shape), plan.input("mask", shape[:2])
-    y = encoder_block(x, mask, w, heads)
-    plan.output("y", y)
-    plan.output("pooled", ops.l2_normalize(ops.mean_pool(y, mask)))
+    plan = block_plan(be, tensors, shape, heads, dtype)
     prog = await be.compile(plan, debug_mode=False)
     # count real queue.submit calls made by one replay (+ one per output read back)
     GPUQueue.prototype._staticmlSubmit = GPUQueue.prototype.submit
@@ -77,15 +71,8 @@ def test_plan_and_debug_paths_agree_and_each_op_matches_its_reference(selenium_g
 def check_trace_natively(tensors: dict, inputs: dict, dtype: str, trace: list, pooled: bytes) -> None:
     """The same model code on the numpy backend: every traced browser op against its reference, and the
     pooled output against the numpy run."""
-    from staticml.runtime import ops
-
     be = NumpyBackend()
-    w = load_block(be, "l0.", tensors, dtype)
-    plan = Plan("block")
-    x, mask = plan.input("x", (B, T, C)), plan.input("mask", (B, T))
-    y = encoder_block(x, mask, w, H)
-    plan.output("y", y)
-    plan.output("pooled", ops.l2_normalize(ops.mean_pool(y, mask)))
+    plan = block_plan(be, tensors, (B, T, C), H, dtype)
     report = debug.compare_trace(be, plan, inputs, trace)
     assert [op for _, op, _ in report] == ["linear", "attention", "linear", "layer_norm", "linear", "linear",
                                            "layer_norm", "mean_pool", "l2_normalize"]

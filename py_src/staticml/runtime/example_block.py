@@ -4,6 +4,7 @@ Used by the tests (numpy backend vs transformers' BertLayer natively; plan vs de
 WebGPU) and by the ops benchmark. Weights follow PyTorch's layout: Linear weight [out, in].
 """
 from . import ops
+from .plan import Plan
 
 
 def load_block(backend, prefix: str, tensors: dict, dtype: str = "f32") -> dict:
@@ -36,6 +37,18 @@ def encoder_block(x, key_mask, w: dict, heads: int, eps: float = 1e-12):
     f = ops.linear(h, w["ffn_in"], w["ffn_in.bias"], act="gelu_erf")         # [B, T, 4C]
     f = ops.linear(f, w["ffn_out"], w["ffn_out.bias"], residual=h)           # [B, T, C]
     return ops.layer_norm(f, w["ln2.gamma"], w["ln2.beta"], eps)
+
+
+def block_plan(backend, tensors: dict, shape: tuple, heads: int, dtype: str = "f32") -> Plan:
+    """One encoder block on `backend` as a plan: inputs x [B, T, C] and mask [B, T]; outputs y (the block's)
+    and pooled (masked mean, L2-normalised), as a sentence encoder ends."""
+    w = load_block(backend, "l0.", tensors, dtype)
+    plan = Plan("block")
+    x, mask = plan.input("x", shape), plan.input("mask", shape[:2])
+    y = encoder_block(x, mask, w, heads)
+    plan.output("y", y)
+    plan.output("pooled", ops.l2_normalize(ops.mean_pool(y, mask)))
+    return plan
 
 
 def bert_layer_tensors(layer, dtype: str = "f32") -> dict:

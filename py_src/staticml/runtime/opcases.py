@@ -7,6 +7,7 @@ shipped into Pyodide as data, and built identically on the numpy and WebGPU back
                      "bias": {"const": [127]}},                   # a constant (data["bias"])
             "data": {...bytes...}}
     plan, inputs = build(backend, case)   # the plan's output is "out"
+    outs = await run_all(backend, cases)   # each case compiled, run once, released: its "out" bytes
 
 Other arg forms: {"input"/"const": shape, "dtype": "i32"}, None, {"view": name, "slice": [dim, a, b],
 "unflatten": [dim, [sizes]], "transpose": [a, b]} (a view of an earlier arg), {"list": [arg, ...]}.
@@ -51,3 +52,14 @@ def build(backend, case: dict):
     out = fn(*call.values(), **case.get("params", {})) if case.get("positional") else fn(**call, **case.get("params", {}))
     plan.output("out", ops.contiguous(out))
     return plan, inputs
+
+
+async def run_all(backend, cases: list) -> list:
+    """Each case built, compiled, run once and released on `backend`: the "out" bytes, in order."""
+    outs = []
+    for case in cases:
+        plan, inputs = build(backend, case)
+        prog = await backend.compile(plan)
+        outs.append((await prog.run(inputs))["out"])
+        prog.release()
+    return outs
