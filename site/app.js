@@ -163,6 +163,8 @@ window.staticml = {
   ready,
   info: () => (info ? structuredClone(info) : null),
   selftest: () => call("selftest", {}),
+  // What the backends hold now: {wasm_bytes: the CPU kernels' memory, gpu_objects: live WebGPU objects}.
+  memory: () => call("memory", {}),
   embed,
   search,
   // Benchmark probes run in the worker on the demo model's pipeline (site/bench.js; staticml.bench.gpu_probe).

@@ -105,7 +105,7 @@ if (typeof WorkerGlobalScope !== "undefined" && self.name === WORKER_NAME) {
 }
 
 function need() {
-  if (!kernels) throw new Error("staticml cpu glue: init() has not run");
+  if (!kernels) throw new Error("staticml cpu glue: the CPU kernels are not loaded (init() has not run, or unload() has)");
   return kernels;
 }
 

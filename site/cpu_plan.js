@@ -58,6 +58,13 @@ export function releasePlan(id) {
   }
 }
 
+// Every plan, when the kernels are unloaded (CpuBackend.close): a plan holds the instance's exports, and
+// with them its memory, which the browser can only free once nothing refers to it.
+export function releaseAll() {
+  plans.length = 1;
+  freeIds.length = 0;
+}
+
 // Plans alive (leak tests compare it before and after).
 export function livePlans() {
   return plans.length - 1 - freeIds.length;

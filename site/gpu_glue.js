@@ -61,7 +61,11 @@ export async function requestDevice(powerPreference, withoutFeatures) {
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
   });
-  device.lost.then((info) => { lostReason = `${info.reason}: ${info.message}`; });
+  lostReason = null;
+  const asked = device;
+  asked.lost.then((info) => {   // closeDevice() destroys it on purpose: that is not a loss
+    if (asked === device && info.reason !== "destroyed") lostReason = `${info.reason}: ${info.message}`;
+  });
   const info = adapter.info || {};
   return JSON.stringify({
     vendor: info.vendor || "", architecture: info.architecture || "", device: info.device || "",
@@ -139,6 +143,20 @@ export function release(id) {
   if (typeof obj.destroy === "function") obj.destroy();
   table[id] = null;
   freeIds.push(id);
+}
+
+// Destroys every GPU object in the table and the device itself, so the browser frees its memory now
+// (the calibration's loser, staticml.backend_choice). Nothing made before works afterwards.
+export function closeDevice() {
+  for (let id = 1; id < table.length; id++) {
+    const obj = table[id];
+    if (obj && typeof obj.destroy === "function") obj.destroy();
+  }
+  table.length = 1;
+  freeIds.length = 0;
+  if (device) device.destroy();
+  device = null;
+  adapter = null;
 }
 
 // Number of live GPU objects in the table (leak tests compare it before and after).

@@ -30,12 +30,15 @@ class Choice:
         self.calibrate_with = calibrate_with   # the other backend, while a calibration is pending
         self.adapter_key = adapter_key
         self.calibration = None                # {backend name: ms, ...} once measured
+        self.closed = ""                       # the backend closed after a calibration, and why
 
     def report(self) -> dict:
         out = {"backend": self.backend.name, "backend_reason": self.reason}
         if self.calibration:
             out["calibration"] = self.calibration
         out["calibration_pending"] = self.calibrate_with is not None
+        if self.closed:
+            out["closed_backend"] = self.closed
         return out
 
 
@@ -76,6 +79,7 @@ async def choose(options: dict):
         return Choice(gpu, f"WebGPU runs: the CPU kernels cannot load here ({str(exc).removeprefix('Error: ')})"), info
     if gpu.device.is_software and options.get("calibrate") not in ("1", "true"):
         what = info.get("architecture") or info.get("description") or "fallback adapter"
+        gpu.close()   # unused from here on: a software device's memory is the page's RAM
         return Choice(cpu, SOFTWARE_REASON.format(what=what)), info
     return Choice(gpu, "a calibration on the model's shapes at its first load decides", cpu, key), info
 
@@ -101,7 +105,7 @@ async def calibrate(choice: Choice, model_id: str, make_pipeline, texts: list) -
         choice.calibration = {**cached, "cached": True}
         choice.reason = (f"calibrated earlier on this adapter for {model_id}: {winner} "
                          f"({cached['ms'][winner]} ms vs {_other(cached, winner)} ms)")
-        choice.backend, choice.calibrate_with = candidates[winner], None
+        _close_loser(choice, candidates, winner)
         return {winner: await make_pipeline(candidates[winner])}
     pipelines, ms = {}, {}
     for name, backend in candidates.items():
@@ -120,8 +124,18 @@ async def calibrate(choice: Choice, model_id: str, make_pipeline, texts: list) -
     choice.calibration = {**result, "cached": False}
     choice.reason = (f"calibrated on this adapter for {model_id}: {winner} ran {len(texts)} texts in {ms[winner]} ms, "
                      f"the other backend in {_other(result, winner)} ms")
-    choice.backend, choice.calibrate_with = candidates[winner], None
+    _close_loser(choice, candidates, winner)
     return {winner: pipelines[winner]}
+
+
+def _close_loser(choice: Choice, candidates: dict, winner: str) -> None:
+    """The winner runs from now on; the other backend is closed, so the model weights it loaded (and, for the
+    CPU kernels, their wasm memory and threads) go back to the browser instead of staying for the page's life."""
+    choice.backend, choice.calibrate_with = candidates[winner], None
+    for name, backend in candidates.items():
+        if name != winner:
+            backend.close()
+            choice.closed = f"{name}: lost the calibration"
 
 
 def _other(result: dict, winner: str):

@@ -81,7 +81,7 @@ class _CpuMemory:
         return self.backend.alloc_block(nbytes)
 
     def release(self, ptr: int) -> None:
-        pass   # the kernels' arena frees only by reset; a reloaded model takes new blocks
+        self.backend.free_block(ptr)   # on the free list: a reloaded model takes the same memory again
 
     async def read(self, ptr: int, nbytes: int, offset: int = 0) -> bytes:
         return self.backend.kernels.read(ptr + offset, nbytes)

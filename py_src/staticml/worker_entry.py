@@ -72,6 +72,16 @@ async def info(args: dict) -> dict:
     return _state.get("info")
 
 
+@_json_api
+async def memory(args: dict) -> dict:
+    """What the backends hold now: the CPU kernels' wasm memory in bytes (0 when they are not loaded, or
+    were closed) and the live WebGPU objects (buffers, pipelines, bind groups; 0 once the device is closed)."""
+    import staticml_cpu
+    import staticml_glue
+
+    return {"wasm_bytes": int(staticml_cpu.memoryBytes()), "gpu_objects": int(staticml_glue.liveObjects())}
+
+
 def _pyodide_version() -> str:
     try:
         import pyodide

@@ -59,6 +59,13 @@ def test_first_visit_stores_then_second_visit_and_offline_visit_load_from_indexe
             assert sorted(n for n in faults.model_requests() if n.endswith(".bin")) == shard_files
             q4 = load_and_check(driver, site, "tiny-q4")   # two models on one site; q4 carries its scales
             assert q4["tensors"]["encoder.layer.0.attention.self.query.weight"]["quant"]["scheme"] == "q4"
+            # reloading a model (here on the CPU kernels: SwiftShader) takes its old copy's memory, even with
+            # another model loaded after it: the wasm memory does not grow, and the bytes are right again
+            held = await_js(driver, "window.staticml.memory()")
+            assert held["wasm_bytes"] > 0 and held["gpu_objects"] == 0   # the unused SwiftShader device was closed
+            for _ in range(2):
+                load_and_check(driver, site, "tiny")
+                assert await_js(driver, "window.staticml.memory()") == held
             assert idb_keys(driver) == blob_shas(manifest) | blob_shas(manifest_q4)
             # the page shows it: full progress bar and the cache state in info()
             state = await_js(driver, "window.staticml.info().cache.models.tiny")

@@ -69,6 +69,26 @@ def mt_cases(qmax):
 CASES = {variant: {c["id"]: c for c in mt_cases(qmax)} for variant, qmax in QMAX.items()}
 
 
+# On the isolated page: the kernels with 2 threads add two vectors (split across the pool), are unloaded
+# (memory and pool dropped), and load again with a new pool that adds correctly too.
+UNLOAD_AND_LOAD_AGAIN = """async (urlsJson) => {
+  const cpu = await import("./cpu_glue.js");
+  const n = 1 << 16, rounds = [];
+  for (let round = 0; round < 2; round++) {
+    const info = JSON.parse(await cpu.init(urlsJson, "auto", 2));
+    const a = cpu.alloc(4 * n), b = cpu.alloc(4 * n), out = cpu.alloc(4 * n);
+    const av = new Float32Array(n).map((_, i) => i), bv = new Float32Array(n).map((_, i) => round - 2 * i);
+    cpu.write(a, av); cpu.write(b, bv);
+    cpu.add(a, b, out, n);
+    const got = new Float32Array(cpu.read(out, 4 * n).buffer);
+    const wrong = got.findIndex((v, i) => v !== round - i);
+    cpu.unload();
+    rounds.push({threads: info.threads, wrong, memory_after_unload: cpu.memoryBytes()});
+  }
+  return rounds;
+}"""
+
+
 def run_page(driver, url, urls, variant, threads, cases):
     driver.get(url)
     isolated = await_js(driver, "window.ready")
@@ -95,8 +115,9 @@ def pages(request, tmp_path_factory):
     try:
         with serving(tmp / "isolated") as iso_url, serving(tmp / "plain") as plain_url:
             results = {v: run_page(driver, iso_url, urls, v, 2, list(CASES[v].values())) for v in QMAX}
+            reload = await_js(driver, "(%s)(%s)" % (UNLOAD_AND_LOAD_AGAIN, json.dumps(urls)))
             plain = run_page(driver, plain_url, urls, "auto", 2, list(CASES["simd128"].values())[:3])
-        yield {"threads": results, "plain": plain}
+        yield {"threads": results, "plain": plain, "reload": reload}
     finally:
         driver.quit()
 
@@ -106,6 +127,10 @@ def test_isolated_page_runs_two_threads(pages, variant):
     isolated, out = pages["threads"][variant]
     assert isolated is True
     assert out["info"]["variant"] == f"{variant}-threads" and out["info"]["threads"] == 2, out["info"]
+
+
+def test_unloaded_kernels_free_their_memory_and_load_again_with_a_new_pool(pages):
+    assert pages["reload"] == [{"threads": 2, "wrong": -1, "memory_after_unload": 0}] * 2, pages["reload"]
 
 
 def test_plain_page_falls_back_to_one_thread_and_says_why(pages):

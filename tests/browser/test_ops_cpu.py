@@ -111,3 +111,58 @@ def test_a_transformer_block_plan_and_debug_agree_and_runs_leak_nothing(selenium
     assert all(row["ms"] >= 0 for row in prof["by_key"].values()) and prof["sum_ms"] >= 0
     assert r["same_after_profile"] and r["memory_after_profile"] == r["after"]["memory"]
     check_trace_natively(tensors, inputs, dtype, r["trace"], r["fast"]["pooled"])   # every CPU op vs its reference
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _reload_then_close(selenium, urls_json: str, tensors: dict, inputs: dict, shape: tuple, heads: int,
+                             dtype: str) -> dict:
+    import json
+
+    import staticml_cpu_plan
+
+    from staticml.cpu.kernels import CpuKernels
+    from staticml.runtime.cpu_backend import CpuBackend
+    from staticml.runtime.example_block import block_plan
+
+    be = CpuBackend(await CpuKernels.load(json.loads(urls_json), "auto", 1))
+    start = be.kernels.mark()
+    outs, tops, memory, made = [], [], [], set()
+    for i in range(4):
+        for ptr in made:             # drop the last copy of the block's weights (LoadedModel.release does this)
+            be.free_block(ptr)
+        before = set(be.blocks.spans)
+        prog = await be.compile(block_plan(be, tensors, shape, heads, dtype))   # the weights again
+        made = set(be.blocks.spans) - before
+        outs.append((await prog.run(inputs))["y"])
+        prog.release()
+        if i == 0:
+            resident = be.alloc_block(1000)   # a block made after the weights: the next copies must fill the hole
+        tops.append(be.kernels.mark())
+        memory.append(be.kernels.memory_bytes())
+    prog = await be.compile(block_plan(be, tensors, shape, heads, dtype))   # a live plan: close() releases it
+    plans_open = staticml_cpu_plan.livePlans()
+    be.close()
+    try:
+        be.kernels.mark()
+        after_close = "usable"
+    except Exception as exc:
+        after_close = str(exc)
+    prog.release()   # a no-op now, not an error
+    return {"outs": outs, "tops": tops, "memory": memory, "start": start, "resident": resident, "made": len(made),
+            "plans_open": plans_open, "plans_after": staticml_cpu_plan.livePlans(),
+            "memory_after": be.kernels.memory_bytes(), "after_close": after_close}
+
+
+@pytest.mark.parametrize("dtype", ["f32", "q8"])
+def test_weights_made_again_reuse_their_memory_and_close_gives_it_all_back(selenium_cpu, dtype):
+    """free_block puts a model's blocks on the free list: three reloads under a block made later take the same
+    memory (the arena's top and the wasm memory stay put) and compute the same outputs; close() unloads the
+    kernels (wasm memory 0, no plans left) and a later use says so."""
+    tensors, inputs = _layer_and_inputs(dtype)
+    r = _reload_then_close(selenium_cpu, selenium_cpu.cpu_urls, tensors, inputs, (B, T, C), H, dtype)
+    assert r["made"] >= 8                       # 4 linears' words (+ q8 scales), biases, LayerNorm parameters
+    assert all(out == r["outs"][0] for out in r["outs"]), "a reloaded block computed something else"
+    assert r["tops"] == [r["tops"][0]] * 4 and r["memory"] == [r["memory"][0]] * 4, (r["tops"], r["memory"])
+    assert r["resident"] == r["tops"][0] - 1024  # the later block sits at the top: the copies filled the hole below
+    assert r["plans_open"] >= 1 and r["plans_after"] == 0 and r["memory_after"] == 0
+    assert "CPU kernels are not loaded" in r["after_close"]

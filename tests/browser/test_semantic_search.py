@@ -169,6 +169,10 @@ def test_a_calibration_picks_the_faster_backend_and_is_remembered(demo_url, tmp_
             assert info["backend"] == "wasm" == cal["winner"] and info["calibration_pending"] is False, info
             assert cal["ms"]["wasm"] < cal["ms"]["webgpu"] and cal["cached"] is (visit == 2), cal
             assert ("calibrated earlier" if visit == 2 else "calibrated on this adapter") in info["backend_reason"]
+            # the loser is closed: its device and the model's buffers on it are gone, the CPU kernels stay
+            assert info["closed_backend"] == "webgpu: lost the calibration", info
+            held = await_js(driver, "window.staticml.memory()")
+            assert held["gpu_objects"] == 0 and held["wasm_bytes"] > 50e6, held   # q8 MiniLM in wasm memory
             assert "CPU (WebAssembly" in driver.find_element("id", "status").text
         finally:
             driver.quit()

@@ -46,6 +46,8 @@ def test_page_boots_runs_selftest_and_stays_on_its_origin(served, browser):
         assert info["timings"][phase] > 0
     assert browser.find_element("id", "status").text.startswith("Ready: CPU (WebAssembly")
     assert "software emulation" in browser.find_element("id", "backend-reason").text
+    held = await_js(browser, "window.staticml.memory()")   # the SwiftShader device it does not use is closed
+    assert held["gpu_objects"] == 0 and held["wasm_bytes"] > 0, held
 
     result = await_js(browser, "window.staticml.selftest()")
     assert result["ok"] is True and result["max_abs_err"] < 1e-4

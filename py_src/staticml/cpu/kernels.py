@@ -42,6 +42,17 @@ class CpuKernels:
     def __init__(self, glue, info: dict):
         self._glue = glue
         self.info = info
+        self.closed = False
+
+    def unload(self) -> None:
+        """Drop the kernels' instance: its wasm memory and pool workers go back to the browser, and every
+        pointer handed out is invalid. (The glue holds one instance: a later `load` also replaces it.)"""
+        self._glue.unload()
+        self.closed = True
+
+    def memory_bytes(self) -> int:
+        """Size of the kernels' wasm memory (0 once unloaded): it grows with the weights, never shrinks."""
+        return int(self._glue.memoryBytes())
 
     @classmethod
     async def load(cls, wasm_urls: dict, variant: str = "auto", threads: int = 1, glue=None) -> "CpuKernels":

@@ -49,6 +49,7 @@ class WebGPUDevice:
     def __init__(self, info: dict):
         self.info = info
         self._pipelines: dict[str, int] = {}
+        self.closed = False
 
     @classmethod
     async def request(cls, power_preference: str = "high-performance", f16: str | None = None) -> "WebGPUDevice":
@@ -102,3 +103,10 @@ class WebGPUDevice:
 
     def live_objects(self) -> int:
         return glue.liveObjects()
+
+    def close(self) -> None:
+        """Destroy the device and every object made on it (glue.closeDevice): its memory goes back now,
+        not at the next garbage collection. Nothing made on it works afterwards."""
+        glue.closeDevice()
+        self._pipelines.clear()
+        self.closed = True

@@ -9,7 +9,8 @@ adopt / write / compile / run), so model code cannot tell which backend runs it:
     outs = await prog.run({"x": x_bytes})                        # {"y": bytes}
 
 Tensors live in the kernels' wasm memory and are named by int pointers. Weights and constants are
-allocated once (they stay for the life of the kernels); a program's inputs and intermediates share one
+blocks (staticml.cpu.blocks): allocated once, reused after `free_block` (a model reloaded takes its old
+copy's memory), all given back to the browser by `close()`; a program's inputs and intermediates share one
 scratch block laid out at compile time by liveness, allocated at the start of each run and freed at its
 end, so plans for many shape buckets cost no memory while idle. A run is one FFI call into
 site/cpu_plan.js, which calls every kernel in order (mirroring the GPU's plan replay), plus one write
@@ -22,6 +23,7 @@ import json
 
 from .. import quant
 from ..cpu import layout
+from ..cpu.blocks import Blocks
 from ..cpu.kernels import ACT, EMBED_DTYPES
 from . import debug, profile
 from .backend import Backend
@@ -64,16 +66,39 @@ class CpuBackend(Backend):
 
     def __init__(self, kernels):
         self.kernels = kernels             # staticml.cpu.kernels.CpuKernels
-        self._block_bytes: dict[int, int] = {}   # pointer -> bytes allotted there (alloc_block)
+        self.blocks = Blocks(kernels)
+        self._block_bytes: dict[int, int] = {}   # pointer -> bytes asked for there (alloc_block)
         self._tables: set[int] = set()           # pointers handed out as f32 constants
         self._packed: dict[int, int] = {}        # shipped-layout weight pointer -> its CPU-layout pointer
         self._layout: dict[int, str] = {}        # CPU-layout pointer -> its layout (f32 panels, q8p)
 
     def alloc_block(self, nbytes: int) -> int:
-        """Memory for the life of the kernels (weights, constants): 64-byte aligned."""
-        ptr = self.kernels.alloc(max(4, nbytes))
+        """Memory for weights and constants, until free_block (or close): 64-byte aligned."""
+        ptr = self.blocks.alloc(max(4, nbytes))
         self._block_bytes[ptr] = max(4, nbytes)
         return ptr
+
+    def free_block(self, ptr: int) -> None:
+        """Give back a block from alloc_block (and the panels packed from it into a block of their own);
+        tensors over it must not be used again."""
+        packed = self._packed.pop(ptr, None)
+        if packed is not None and packed != ptr:
+            self._layout.pop(packed, None)
+            self._block_bytes.pop(packed, None)
+            self.blocks.release(packed)
+        self._layout.pop(ptr, None)
+        self._tables.discard(ptr)
+        self._block_bytes.pop(ptr, None)
+        self.blocks.release(ptr)
+
+    def close(self) -> None:
+        """Unload the kernels: their wasm memory (every weight in it) and pool threads go back to the
+        browser, and every CpuProgram of this backend is released. Nothing of this backend works afterwards
+        (the calibration's loser is closed this way, staticml.backend_choice)."""
+        _plan_glue().releaseAll()
+        self.kernels.unload()
+        self.blocks = Blocks(self.kernels)
+        self._block_bytes.clear(), self._tables.clear(), self._packed.clear(), self._layout.clear()
 
     @classmethod
     async def load(cls, wasm_urls: dict, variant: str = "auto", threads: int = 0) -> "CpuBackend":
@@ -291,9 +316,9 @@ class CpuProgram:
         return {**profile.aggregate(self.dispatch_infos(), self.call_times_ns(inputs, runs)), "runs": max(1, runs)}
 
     def release(self) -> None:
-        if self._id is not None:
+        if self._id is not None and not self.backend.kernels.closed:   # close() released every plan
             self._glue.releasePlan(self._id)
-            self._id = None
+        self._id = None
 
 
 class _Call:

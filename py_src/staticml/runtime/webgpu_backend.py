@@ -120,9 +120,17 @@ class WebGPUBackend(Backend):
         self.device.write(t.storage.handle, raw)
 
     def release_weights(self) -> None:
-        for buf in self._weights:
+        for buf in self._weights if not self.device.closed else ():
             self.device.release(buf)
         self._weights.clear()
+
+    def close(self) -> None:
+        """Destroy the device and everything made on it (weights, pooled buffers, programs), so the memory
+        goes back now; nothing of this backend works afterwards (the calibration's loser,
+        staticml.backend_choice)."""
+        self.device.close()
+        self._weights.clear()
+        self.pool = BufferPool(self.device)
 
     # ---- plans ----
     async def compile(self, plan: Plan, debug_mode: bool = None) -> "GPUProgram":
@@ -283,6 +291,10 @@ class GPUProgram:
     def release(self) -> None:
         """Give buffers back to the pool; destroy bind groups, the uniform buffer and the replay record."""
         dev = self.backend.device
+        if dev.closed:   # close() destroyed them all
+            self._objects.clear(), self._owned_buffers.clear()
+            self._ops = None
+            return
         for obj in self._objects:
             dev.release(obj)
         self._objects.clear()
