@@ -56,6 +56,7 @@ async function run() {
   const result = {
     first_embedding_ms: +performance.now().toFixed(1), info: window.staticml.info(), latency: {}, throughput: {},
     user_agent: navigator.userAgent, params: Object.fromEntries(params), cross_origin_isolated: self.crossOriginIsolated,
+    memory: await window.staticml.memory(),   // after the first embedding (and a calibration, if one ran)
   };
   partial = result;
   log(`first embedding after ${result.first_embedding_ms} ms on ${info.backend}`);
@@ -95,6 +96,7 @@ async function run() {
   }
   if (probe) result.describe_after = await attempt("describe", () => window.staticml.bench("describe", {}));
   result.info_after = window.staticml.info();  // timings the runtime gathered while the bench ran
+  result.memory_after = await window.staticml.memory();
   if (report) await fetch(report, { method: "POST", body: JSON.stringify(result) });
   return result;
 }

@@ -5,6 +5,8 @@
 #   bash .gpu-stage/run/device_run.sh copy .gpu-stage/p1  add one staged part to /tmp/h100/stable
 #   bash .gpu-stage/run/device_run.sh bench V...          assemble /tmp/h100/site, run variants V in order:
 #        f32 f16 f16unpack q8   bench.html for that dtype (f16unpack: ?f16=unpack, shader-f16 withheld)
+#        auto                   bench.html?dtype=q8 with no ?backend=: the backend choice on a real adapter (a
+#                               calibration at the first load; its loser closed), a short latency run after it
 #        torch                  bench/torch_cuda_reference.py on the same GPU
 #        ops                    bench-ops.html host_overhead (issue 3)
 #        smoke                  bench-ops.html: adapter + one small matmul (checks the flags and the adapter)
@@ -58,6 +60,7 @@ for v in "$@"; do
   case $v in
   f32|f16|q8) page="bench.html?dtype=$v&$COMMON" ;;
   f16unpack) page="bench.html?dtype=f16&f16=unpack&$COMMON" ;;
+  auto) page="bench.html?dtype=q8&reps=${REPS:-50}&warmup=${WARMUP:-5}${CASES+&cases=$CASES}" ;;
   ops) page="bench-ops.html?sections=host_overhead" ;;
   smoke) page="bench-ops.html?sections=matmul_throughput&matmul_throughput=%7B%22shapes%22%3A%5B%5B4096%2C384%2C1536%5D%5D%2C%22dtypes%22%3A%5B%22f32%22%2C%22f16%22%5D%7D" ;;
   torch)
