@@ -43,7 +43,9 @@ NATIVE_PEAK_SHAPE = (1024, 1024, 1024)
 # also measures numpy at NATIVE_PEAK_SHAPE, which says how busy the machine was.
 NATIVE_PEAK_GFLOPS = 180.0
 
-PAGE = """<!doctype html><meta charset="utf-8"><title>staticml cpu bench</title>
+# The page's module up to its main: cpu_glue, random data, weights in each layout, linear(), the encoder,
+# measure(). Other pages (bench/cpu_cuts.py) add their own main.
+PAGE_HELPERS = """<!doctype html><meta charset="utf-8"><title>staticml cpu bench</title>
 <script type="module">
 import * as cpu from "./cpu_glue.js";
 const q = new URLSearchParams(location.search);
@@ -106,7 +108,8 @@ function measure(run, seconds, minRuns) {
   times.sort((a, b) => a - b);
   return {ms: times[0], median_ms: times[times.length >> 1], runs: times.length};
 }
-window.result = (async () => {
+"""
+PAGE = PAGE_HELPERS + """window.result = (async () => {
   const info = JSON.parse(await cpu.init(JSON.stringify(URLS), q.get("variant"), +q.get("threads")));
   const seconds = +q.get("seconds"), rows = [], encoder = [];
   for (const [M, K, N] of JSON.parse(q.get("shapes"))) {
@@ -131,10 +134,10 @@ window.result = (async () => {
 """
 
 
-def write_page(root: Path) -> None:
+def write_page(root: Path, page: str = PAGE) -> None:
     build_wasm(root, cache_dir=REPO / "build" / "wasm-cache")
     shutil.copyfile(REPO / "site" / "cpu_glue.js", root / "cpu_glue.js")
-    (root / "index.html").write_text(PAGE)
+    (root / "index.html").write_text(page)
     (root / "_headers").write_text(cloudflare_headers(rules(cross_origin_isolated=True)))
 
 
