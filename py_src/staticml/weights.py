@@ -44,25 +44,36 @@ def table_entry(t: dict, buffer_id: int) -> dict:
 
 
 class LoadedModel:
-    """The tensors of one model on the GPU; owns its buffers (release() frees them)."""
+    """The tensors of one model in the memory it was loaded into (memory_of(backend): the GPU device, or the
+    CPU kernels' wasm memory); owns its buffers (release() frees them)."""
 
-    def __init__(self, model_id: str, manifest: dict, tensors: dict[str, dict], transfer: dict):
+    def __init__(self, model_id: str, manifest: dict, tensors: dict[str, dict], transfer: dict, memory=None):
         self.id, self.manifest, self.tensors, self.transfer = model_id, manifest, tensors, transfer
+        self.memory = memory
 
     def table(self) -> dict:
         return {"model": self.id, "tensors": self.tensors, "transfer": self.transfer}
 
-    async def checksums(self, device) -> dict[str, str]:
-        """sha256 of each tensor's bytes read back from the GPU (diagnostics and tests, not the load path)."""
+    async def checksums(self) -> dict[str, str]:
+        """sha256 of each tensor's bytes read back from where they were loaded (diagnostics and tests)."""
         import hashlib
 
-        return {name: hashlib.sha256(await device.read(t["buffer"], t["nbytes"], t["offset"])).hexdigest()
+        if _closed(self.memory):
+            raise RuntimeError(f"model {self.id} was loaded on a backend that has been closed (it lost the "
+                               "calibration); load it again")
+        return {name: hashlib.sha256(await self.memory.read(t["buffer"], t["nbytes"], t["offset"])).hexdigest()
                 for name, t in self.tensors.items()}
 
-    def release(self, device) -> None:
-        for t in self.tensors.values():
-            device.release(t["buffer"])
+    def release(self) -> None:
+        if not _closed(self.memory):   # a closed backend's memory has gone back to the browser already
+            for t in self.tensors.values():
+                self.memory.release(t["buffer"])
         self.tensors = {}
+
+
+def _closed(memory) -> bool:
+    """Whether a model's memory (the GPU device, or a _CpuMemory) belongs to a backend that has been closed."""
+    return memory.backend.kernels.closed if isinstance(memory, _CpuMemory) else bool(getattr(memory, "closed", False))
 
 
 class _CpuMemory:
@@ -109,4 +120,4 @@ async def load(device, model_id: str) -> LoadedModel:
             device.release(buffer_id)
         raise
     tensors = {t["name"]: table_entry(t, ids[t["name"]]) for t in manifest["tensors"]}
-    return LoadedModel(model_id, manifest, tensors, transfer)
+    return LoadedModel(model_id, manifest, tensors, transfer, device)

@@ -98,10 +98,9 @@ async def load_model(args: dict) -> dict:
     network / IndexedDB}}. `buffer` is a GPU buffer id, or a wasm pointer on the CPU backend."""
     model_id = args["model"]
     loaded = _state.setdefault("models", {})
-    memory = weights.memory_of(_backend())
     if model_id in loaded:
-        loaded.pop(model_id).release(memory)
-    loaded[model_id] = await weights.load(memory, model_id)
+        loaded.pop(model_id).release()   # from the memory it went into (the backend may have changed since)
+    loaded[model_id] = await weights.load(weights.memory_of(_backend()), model_id)
     return loaded[model_id].table()
 
 
@@ -112,7 +111,7 @@ async def verify_model(args: dict) -> dict:
     model = _state.get("models", {}).get(model_id)
     if model is None:
         raise RuntimeError(f"model {model_id} is not loaded: call loadModel first")
-    return await model.checksums(weights.memory_of(_backend()))
+    return await model.checksums()
 
 
 async def _once(table: str, key, make):

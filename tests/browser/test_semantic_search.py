@@ -11,7 +11,7 @@ import pytest
 from selenium.webdriver.common.keys import Keys
 
 from harness import chromium
-from harness.chromium import await_js
+from harness.chromium import JSError, await_js
 from harness.site_server import serving
 
 REPO = Path(__file__).resolve().parents[2]
@@ -163,6 +163,8 @@ def test_a_calibration_picks_the_faster_backend_and_is_remembered(demo_url, tmp_
             info = await_js(driver, "window.staticml.ready")
             assert info["backend"] == "webgpu" and info["calibration_pending"] is True
             assert "calibration" in info["backend_reason"]
+            if visit == 1:   # a model loaded before the calibration goes into the backend that will lose
+                on_gpu = await_js(driver, "window.staticml.loadModel('stdlib-docs')")
             await_js(driver, "window.staticml.embed(['which backend runs this?'])")
             info = await_js(driver, "window.staticml.info()")
             cal = info["calibration"]
@@ -173,6 +175,13 @@ def test_a_calibration_picks_the_faster_backend_and_is_remembered(demo_url, tmp_
             assert info["closed_backend"] == "webgpu: lost the calibration", info
             held = await_js(driver, "window.staticml.memory()")
             assert held["gpu_objects"] == 0 and held["wasm_bytes"] > 50e6, held   # q8 MiniLM in wasm memory
+            if visit == 1:   # ...its copy went with the GPU: verifying says so, loading it again puts it on the CPU
+                with pytest.raises(JSError, match="loaded on a backend that has been closed"):
+                    await_js(driver, "window.staticml.verifyModel('stdlib-docs')")
+                on_cpu = await_js(driver, "window.staticml.loadModel('stdlib-docs')")
+                assert on_cpu["tensors"].keys() == on_gpu["tensors"].keys()
+                sums = await_js(driver, "window.staticml.verifyModel('stdlib-docs')")
+                assert sorted(sums) == sorted(on_cpu["tensors"]) and all(len(h) == 64 for h in sums.values())
             assert "CPU (WebAssembly" in driver.find_element("id", "status").text
         finally:
             driver.quit()

@@ -98,7 +98,8 @@ class CpuBackend(Backend):
         _plan_glue().releaseAll()
         self.kernels.unload()
         self.blocks = Blocks(self.kernels)
-        self._block_bytes.clear(), self._tables.clear(), self._packed.clear(), self._layout.clear()
+        for table in (self._block_bytes, self._tables, self._packed, self._layout):
+            table.clear()
 
     @classmethod
     async def load(cls, wasm_urls: dict, variant: str = "auto", threads: int = 0) -> "CpuBackend":
@@ -120,7 +121,7 @@ class CpuBackend(Backend):
         return t
 
     def adopt(self, name: str, shape, dtype: str, ptr: int) -> Tensor:
-        """A tensor over wasm memory someone else filled (the model loader, staticml.weights.load_cpu)."""
+        """A tensor over wasm memory someone else filled (the model loader, staticml.weights.load)."""
         if dtype == "f32":
             if self._packed.get(ptr) == ptr:
                 raise ValueError(f"{name} was already packed in place as a matmul weight and cannot also be read "

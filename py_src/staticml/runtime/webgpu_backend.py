@@ -291,14 +291,11 @@ class GPUProgram:
     def release(self) -> None:
         """Give buffers back to the pool; destroy bind groups, the uniform buffer and the replay record."""
         dev = self.backend.device
-        if dev.closed:   # close() destroyed them all
-            self._objects.clear(), self._owned_buffers.clear()
-            self._ops = None
-            return
-        for obj in self._objects:
-            dev.release(obj)
+        if not dev.closed:   # else close() destroyed them all
+            for obj in self._objects:
+                dev.release(obj)
+            for buf in self._owned_buffers:
+                self.backend.pool.release(buf)
         self._objects.clear()
-        for buf in self._owned_buffers:
-            self.backend.pool.release(buf)
         self._owned_buffers.clear()
         self._ops = None
