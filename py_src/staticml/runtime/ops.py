@@ -18,7 +18,8 @@ def _need(cond: bool, message: str) -> None:
 
 
 def _f32(name: str, t) -> None:
-    _need(isinstance(t, Tensor) and t.dtype == "f32", f"{name} must be an f32 Tensor, got {t!r}")
+    if not (isinstance(t, Tensor) and t.dtype == "f32"):   # the message only when it fails: repr costs
+        raise ValueError(f"{name} must be an f32 Tensor, got {t!r}")
 
 
 def contiguous(x: Tensor) -> Tensor:
