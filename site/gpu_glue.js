@@ -154,6 +154,7 @@ export function closeDevice() {
   }
   table.length = 1;
   freeIds.length = 0;
+  recording = null;
   if (device) device.destroy();
   device = null;
   adapter = null;
