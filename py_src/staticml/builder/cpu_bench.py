@@ -134,10 +134,11 @@ PAGE = PAGE_HELPERS + """window.result = (async () => {
 """
 
 
-def write_page(root: Path, page: str = PAGE) -> None:
+def write_page(root: Path, page: str | None = None) -> None:
+    """The kernels, cpu_glue.js and the page (this benchmark's by default) into a folder to serve."""
     build_wasm(root, cache_dir=REPO / "build" / "wasm-cache")
     shutil.copyfile(REPO / "site" / "cpu_glue.js", root / "cpu_glue.js")
-    (root / "index.html").write_text(page)
+    (root / "index.html").write_text(page or PAGE)
     (root / "_headers").write_text(cloudflare_headers(rules(cross_origin_isolated=True)))
 
 
