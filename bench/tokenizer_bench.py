@@ -4,6 +4,10 @@ Pyodide in real headless Chromium), plus the time to load each tokenizer.json in
 
     python bench/tokenizer_bench.py [--repeat N] [--no-browser] [--json-only]
 
+Then the same for MiniLM's tokenizer on the semantic-search benchmark's English inputs (512 copies of its
+128-token text and its batch of 32 sentences, staticml.bench_inputs): what the demo's batches cost, where the
+corpus above mixes in every script and category the parity tests cover.
+
 `main(argv)` is what `build.py bench tokenizer` calls. Prints one JSON object, then a table.
 Timings on shared machines are noisy: each number is the best of --repeat runs after a warm-up.
 """
@@ -66,6 +70,12 @@ window.runBench = async (repeat) => {
 </script>"""
 
 
+def english_inputs() -> list:
+    from staticml import bench_inputs
+
+    return [bench_inputs.as_json()["throughput_128"]] * 512 + list(bench_inputs.BATCH_32)
+
+
 def _native(files: dict, texts: list, repeat: int) -> dict:
     scope: dict = {}
     exec(TIMING_CODE, scope)
@@ -112,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
               "native": _native(files, texts, args.repeat)}
     if not args.no_browser:
         report["browser"] = _browser(files, texts, args.repeat)
+    english, minilm = english_inputs(), {"minilm": files["minilm"]}
+    report["english_inputs"] = {"texts": len(english), "native": _native(minilm, english, args.repeat)}
+    if not args.no_browser:
+        report["english_inputs"]["browser"] = _browser(minilm, english, args.repeat)
     print(json.dumps(report, indent=1))
     if not args.json_only:
         _table(report)
@@ -131,6 +145,13 @@ def _table(report: dict) -> None:
         print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
     if "browser" in report:
         print(f"browser: Pyodide boot + staticml load {report['browser']['boot_s']:.2f} s")
+    en = report["english_inputs"]
+    cells = [f"rust {en['native']['rust']['minilm']['tokens_per_s']:,.0f}",
+             f"python {en['native']['python']['minilm']['tokens_per_s']:,.0f}"]
+    if "browser" in en:
+        b = en["browser"]["files"]["minilm"]
+        cells.append(f"browser {b['tokens_per_s']:,.0f} ({b['encode_s'] * 1000:.0f} ms)")
+    print(f"minilm on the bench's English inputs ({en['texts']} texts), tok/s: " + ", ".join(cells))
 
 
 if __name__ == "__main__":

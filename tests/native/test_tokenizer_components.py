@@ -54,3 +54,21 @@ def test_swapped_in_component_matches_rust(variant):
         assert (got.ids, got.token_type_ids) == (want.ids, want.token_type_ids), f"{variant}: differs for {s!r}"
         for skip in (True, False):
             assert py.decode(got.ids, skip) == rust.decode(want.ids, skip), f"{variant}: decode differs for {s!r}"
+
+
+def test_bert_pre_tokenizer_ascii_path_equals_the_per_character_definition():
+    """BertPreTokenizer's regex path for ASCII text (built from the same character tables) splits exactly as
+    the per-character loop: every ASCII char alone and in pairs, and 20,000 random ASCII strings heavy in
+    whitespace, punctuation and control characters, with the word-at-offset-0 flag both ways."""
+    import random
+
+    from staticml.tokenizer.pure.pre_tokenizers import bert_split, bert_split_chars
+
+    chars = [chr(c) for c in range(128)]
+    texts = chars + [a + b for a in chars for b in chars]
+    rng = random.Random(7)
+    pool = chars + list(" \t\n\r\x0b\x0c.,!?-'\"()[]{}") * 4 + list("abcXYZ019") * 6
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randrange(0, 40))) for _ in range(20000)]
+    for text in texts:
+        for at_origin in (True, False):
+            assert bert_split(text, at_origin) == bert_split_chars(text, at_origin), (text, at_origin)
