@@ -167,6 +167,9 @@ window.staticml = {
   memory: () => call("memory", {}),
   embed,
   search,
+  // Resolves when the plans of short queries, compiled in the background once the search is ready, are
+  // done: {plans, ms} (or {error}); the CPU backend compiles one per query length (FeatureExtraction.precompile_queries).
+  precompiled: () => call("precompiled", {}).then((r) => { if (info && r) info.precompiled = r; return r; }),
   // Benchmark probes run in the worker on the demo model's pipeline (site/bench.js; staticml.bench.gpu_probe).
   bench: (what, args) => call("bench", { ...(args || {}), what, model: demoModel().id }),
   // Model cache (works while Python still boots): state per model plus the service worker's
@@ -215,7 +218,7 @@ async function timed(name, promise) {
 async function embed(texts) {
   if (!Array.isArray(texts) || !texts.every((t) => typeof t === "string")) throw new TypeError("embed() takes an array of strings");
   const out = await timed("last_embed_ms", call("embed", { texts, model: demoModel().id }));
-  if (info) info.last_embed = out.timings;   // tokenize_ms, model_ms, batches: where the time went
+  if (info) info.last_embed = out.timings;   // tokenize_ms, model_ms, batches, plans_compiled: where the time went
   await refreshInfo();
   return f32Rows(out.embeddings_f32, out.count, out.dim);
 }

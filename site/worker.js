@@ -18,7 +18,7 @@ const status = (text) => self.postMessage({ kind: "status", text });
 // Python methods the page may call; each takes a JSON string and returns a JSON envelope
 // {ok: true, value} | {ok: false, error} (see py_src/staticml/worker_entry.py).
 const METHODS = new Set(["selftest", "info", "memory", "load_model", "verify_model", "load_pipeline", "embed", "load_search", "search",
-  "bench"]);
+  "precompiled", "bench"]);
 // Methods answered by the model loader in JS (no Python needed): cache state and downloads.
 const JS_METHODS = {
   cache_state: () => models.cacheState(),

@@ -205,7 +205,38 @@ async def load_search(args: dict) -> dict:
     index = await _search_index(args["index"], await _extractor(args["model"]))
     await index.search("warm up", 1)
     _timing("load_search_ms", t0)
+    _precompile_queries(index.extractor)
     return {"documents": len(index.docs), "ms": _state["info"]["timings"]["load_search_ms"]}
+
+
+def _precompile_queries(extractor) -> None:
+    """After the search is ready, the plans of short queries are compiled in the background (once per
+    pipeline; FeatureExtraction.precompile_queries), so typing a query of a new length does not wait for
+    one. info()["precompiled"] then says how many and how long it took, or what failed; `precompiled` waits."""
+    tasks = _state.setdefault("precompiling", {})   # strong references: the loop keeps only weak ones
+    if id(extractor) in tasks:
+        return
+
+    async def run() -> None:
+        t0 = time.perf_counter()
+        try:
+            plans = await extractor.precompile_queries()
+        except Exception as exc:   # reported, not raised: nobody awaits this task but `precompiled`
+            _state["info"]["precompiled"] = {"error": _message(exc)}
+        else:
+            _state["info"]["precompiled"] = {"plans": plans, "ms": round((time.perf_counter() - t0) * 1000, 1)}
+
+    tasks[id(extractor)] = asyncio.ensure_future(run())
+
+
+@_json_api
+async def precompiled(args: dict) -> dict:
+    """Waits for the background compiles load_search started (_precompile_queries) and returns what
+    info()["precompiled"] says: {"plans", "ms"} or {"error"}; None when load_search has not run."""
+    tasks = list(_state.get("precompiling", {}).values())
+    if tasks:
+        await asyncio.wait(tasks)
+    return _state.get("info", {}).get("precompiled")
 
 
 @_json_api

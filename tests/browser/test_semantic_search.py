@@ -1,6 +1,6 @@
 """The default demo site end to end in headless Chromium: embeddings match sentence-transformers on both
 backends (WebGPU = SwiftShader here, and the WebAssembly SIMD CPU kernels), the search page works with the
-keyboard, says what is wrong with a bad query, and works offline on the second visit; a calibration picks
+keyboard, has short queries' plans ready, says what is wrong with a bad query, and works offline on the second visit; a calibration picks
 the faster backend and is remembered. Leaves a screenshot in test-artifacts/."""
 import json
 import sys
@@ -114,6 +114,15 @@ def test_search_page_with_the_keyboard(demo_url, profile):
         assert "software emulation (swiftshader)" in driver.find_element("id", "backend-reason").text
         ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "semantic-search.png"))
+
+        # the plans of short queries were compiled in the background once the search was ready: a query of
+        # up to 24 tokens compiles nothing, a longer one its own plan
+        done = await_js(driver, "window.staticml.precompiled()")
+        assert done["plans"] >= 20 and done["ms"] > 0, done
+        for words in (1, 7, 22, 26):   # 3, 9, 24 and 28 tokens
+            await_js(driver, f"window.staticml.embed([{json.dumps(' '.join(['word'] * words))}]).then(() => 0)")
+            compiled = driver.execute_script("return window.staticml.info().last_embed.plans_compiled")
+            assert compiled == (1 if words == 26 else 0), (words, compiled)
 
         box.clear()
         box.send_keys("   ", Keys.ENTER)

@@ -146,3 +146,26 @@ def test_exact_shapes_batching_changes_no_embedding():
     assert extractor.last_timings["batches"] > 1
     alone = np.asarray([run(extractor.encode([t]))[0] for t in texts])
     np.testing.assert_allclose(together, alone, atol=2e-6)
+
+
+def test_precompiled_query_lengths_need_no_plan_and_longer_ones_do():
+    """precompile_queries with exact shapes: one plan per token count up to max_tokens (at most half the kept
+    programs), made once; an encode of such a length then compiles nothing (last_timings says so) and gives
+    what a fresh pipeline gives; a longer text compiles its own. Bucketed shapes: nothing to do."""
+    from staticml.pipelines.feature_extraction import EXACT_PROGRAMS
+
+    extractor = run(pipeline("feature-extraction", minilm_dir()))
+    assert run(extractor.precompile_queries()) == 0 and extractor.stats["plans_compiled"] == 0   # bucketed
+    extractor.exact = True
+    assert run(extractor.precompile_queries(8)) == 8 and extractor.stats["plans_compiled"] == 8
+    assert run(extractor.precompile_queries(8)) == 0                          # made once
+    fresh = run(pipeline("feature-extraction", minilm_dir()))
+    fresh.exact = True
+    for words in range(1, 7):                                                 # 3 .. 8 tokens
+        text = " ".join(["word"] * words)
+        got = run(extractor.encode([text]))
+        assert extractor.last_timings["plans_compiled"] == 0, words
+        np.testing.assert_allclose(got, run(fresh.encode([text])), atol=1e-6)
+    run(extractor.encode([" ".join(["word"] * 7)]))                           # 9 tokens: not precompiled
+    assert extractor.last_timings["plans_compiled"] == 1
+    assert run(extractor.precompile_queries(1000)) == EXACT_PROGRAMS // 2 - 9  # capped; 1..9 exist

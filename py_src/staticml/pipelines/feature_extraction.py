@@ -1,5 +1,6 @@
 """Sentence embeddings, sentence-transformers style: tokenize, run the encoder per (batch, length)
 bucket, pool as the model's pooling config says, L2-normalise."""
+import asyncio
 import time
 
 from ..models.bert import BertConfig, BertEncoder
@@ -11,6 +12,8 @@ EXACT_PROGRAMS = 48   # programs kept when shapes are exact (CPU): the least rec
 # 8-token sentence runs in 3.0 ms, 8 x 16 tokens in 31.7 ms, so a token costs ~0.24 ms and a batch ~1.1 ms
 # on top, plus ~1 ms of run() from Python: ~8 tokens.
 BATCH_COST_TOKENS = 8
+# precompile_queries' default: a search box's query is a few words, [CLS] and [SEP] included
+QUERY_TOKENS = 24
 
 
 def bucket_length(n: int, limit: int) -> int:
@@ -36,7 +39,7 @@ class FeatureExtraction:
         # made in microseconds, so the CPU runs exact shapes and pads nothing (backend.exact_shapes).
         self.exact = bool(getattr(backend, "exact_shapes", False))
         self.stats = {"plans_compiled": 0, "batches_run": 0}
-        self.last_timings: dict = {}   # where the last encode() spent its time (ms): shown by info()
+        self.last_timings: dict = {}   # where the last encode() spent its time (ms), plans it compiled: info()
 
     @classmethod
     async def create(cls, model, backend=None, dtype: str = "f32"):
@@ -56,6 +59,23 @@ class FeatureExtraction:
         elif self.exact:
             self._programs[key] = self._programs.pop(key)   # most recently used last
         return self._programs[key]
+
+    async def precompile_queries(self, max_tokens: int = QUERY_TOKENS) -> int:
+        """Compile the plans of one text of each token count up to max_tokens ([CLS] and [SEP] included), one
+        at a time, giving other tasks their turn in between, so that a search box's queries do not wait for a
+        plan. With exact shapes (the CPU) every new length costs a plan record and compile, ~6-10 ms in Pyodide
+        where a query runs in ~7; bucketed shapes (WebGPU) serve all these lengths with the one or two plans the
+        first queries make, so there this does nothing. At most half the kept programs (EXACT_PROGRAMS) go to
+        it. Returns how many plans it compiled."""
+        if not self.exact:
+            return 0
+        made = 0
+        for T in range(1, min(max_tokens, self.max_length, EXACT_PROGRAMS // 2) + 1):
+            if (id(self.normalized), 1, T) not in self._programs:
+                await self._program(self.normalized, 1, T)
+                made += 1
+                await asyncio.sleep(0)   # a query that arrives meanwhile runs before the next compile
+        return made
 
     async def encode(self, sentences, batch_size: int = 32, normalize_embeddings: bool = True) -> list:
         """One embedding (a list of floats) per sentence, in order. Longer texts are truncated to
@@ -79,7 +99,7 @@ class FeatureExtraction:
                                                    truncation=True)
         t1 = time.perf_counter()
         out, C = None, 0
-        batches = 0
+        batches, compiled = 0, self.stats["plans_compiled"]
         for rows in self._batches(tokens.ids, batch_size):
             block = await self._encode_batch(encoder, [tokens.ids[i] for i in rows],
                                              [tokens.token_type_ids[i] for i in rows])   # [len(rows), C] f32
@@ -90,7 +110,8 @@ class FeatureExtraction:
             for j, i in enumerate(rows):
                 out[4 * C * i:4 * C * (i + 1)] = block[4 * C * j:4 * C * (j + 1)]
         self.last_timings = {"tokenize_ms": round((t1 - t0) * 1000, 2),
-                             "model_ms": round((time.perf_counter() - t1) * 1000, 2), "batches": batches}
+                             "model_ms": round((time.perf_counter() - t1) * 1000, 2), "batches": batches,
+                             "plans_compiled": self.stats["plans_compiled"] - compiled}   # model_ms includes them
         return bytes(out), C
 
     def _length(self, n: int) -> int:
