@@ -47,7 +47,7 @@ class LoadedModel:
     """The tensors of one model in the memory it was loaded into (memory_of(backend): the GPU device, or the
     CPU kernels' wasm memory); owns its buffers (release() frees them)."""
 
-    def __init__(self, model_id: str, manifest: dict, tensors: dict[str, dict], transfer: dict, memory=None):
+    def __init__(self, model_id: str, manifest: dict, tensors: dict[str, dict], transfer: dict, memory):
         self.id, self.manifest, self.tensors, self.transfer = model_id, manifest, tensors, transfer
         self.memory = memory
 
@@ -58,22 +58,17 @@ class LoadedModel:
         """sha256 of each tensor's bytes read back from where they were loaded (diagnostics and tests)."""
         import hashlib
 
-        if _closed(self.memory):
+        if self.memory.closed:
             raise RuntimeError(f"model {self.id} was loaded on a backend that has been closed (it lost the "
                                "calibration); load it again")
         return {name: hashlib.sha256(await self.memory.read(t["buffer"], t["nbytes"], t["offset"])).hexdigest()
                 for name, t in self.tensors.items()}
 
     def release(self) -> None:
-        if not _closed(self.memory):   # a closed backend's memory has gone back to the browser already
+        if not self.memory.closed:   # a closed backend's memory has gone back to the browser already
             for t in self.tensors.values():
                 self.memory.release(t["buffer"])
         self.tensors = {}
-
-
-def _closed(memory) -> bool:
-    """Whether a model's memory (the GPU device, or a _CpuMemory) belongs to a backend that has been closed."""
-    return memory.backend.kernels.closed if isinstance(memory, _CpuMemory) else bool(getattr(memory, "closed", False))
 
 
 class _CpuMemory:
@@ -83,6 +78,10 @@ class _CpuMemory:
 
     def __init__(self, backend):
         self.backend = backend
+
+    @property
+    def closed(self) -> bool:   # as WebGPUDevice.closed: the backend was closed, its memory is gone
+        return self.backend.kernels.closed
 
     def buffer(self, nbytes: int, usage_bits: int = 0, shape=None, dtype: str = "") -> int:
         from .cpu import layout
