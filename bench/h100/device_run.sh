@@ -9,6 +9,9 @@
 #                               calibration at the first load; its loser closed), a short latency run after it
 #        torch                  bench/torch_cuda_reference.py on the same GPU
 #        ops                    bench-ops.html host_overhead (issue 3)
+#        ortgpu ortcpu          bench/ort_web.py's page (stage.py --ort f32): staticml vs ONNX Runtime Web on f32
+#                               MiniLM, on WebGPU (both) or on the CPU (staticml's kernels, ORT's wasm EP; one
+#                               thread: the kit's server sends no COOP/COEP); ROUNDS (7), REPS, WARMUP
 #        smoke                  bench-ops.html: adapter + one small matmul (checks the flags and the adapter)
 # JSON results go to $OUT/<variant>.json, Chromium logs into one $OUT/logs-<first variant>.tar.gz.
 # Knobs (environment): REPS (50), WARMUP (5), PROFILE (5), TPREPS (5), SIZES (32,128,512), CASES (all),
@@ -43,6 +46,8 @@ rm -rf "$S/site" && cp -r "$RUN/site" "$S/site" || exit 1
 missing=0
 while read -r rel; do
   [ -z "$rel" ] && continue
+  b="$S/stable/blobs/$(basename "$rel")"   # a file staged as chunks (bigger than a part): join them once
+  if [ ! -e "$b" ] && [ -e "$b.chunk00" ]; then cat "$b".chunk* > "$b.tmp" && mv "$b.tmp" "$b"; fi
   mkdir -p "$(dirname "$S/site/$rel")"
   ln -f "$S/stable/blobs/$(basename "$rel")" "$S/site/$rel" 2>/dev/null || missing=$((missing + 1))
 done < "$RUN/links.txt"
@@ -62,6 +67,9 @@ for v in "$@"; do
   f16unpack) page="bench.html?dtype=f16&f16=unpack&$COMMON" ;;
   auto) page="bench.html?dtype=q8&reps=${REPS:-50}&warmup=${WARMUP:-5}${CASES+&cases=$CASES}" ;;
   ops) page="bench-ops.html?sections=host_overhead" ;;
+  ortgpu|ortcpu)
+    [ $v = ortgpu ] && app="backend=webgpu&ep=webgpu" || app="backend=wasm&ep=wasm"
+    page="ort-compare.html?dtype=f32&$app&threads=1&model=minilm-f32.onnx&rounds=${ROUNDS:-7}&reps=${REPS:-10}&warmup=${WARMUP:-8}${CASES+&cases=$CASES}" ;;
   smoke) page="bench-ops.html?sections=matmul_throughput&matmul_throughput=%7B%22shapes%22%3A%5B%5B4096%2C384%2C1536%5D%5D%2C%22dtypes%22%3A%5B%22f32%22%2C%22f16%22%5D%7D" ;;
   torch)
     python3 "$RUN/torch_cuda_reference.py" --model-dir "$RUN/model" --inputs "$S/site/bench-inputs.json" \

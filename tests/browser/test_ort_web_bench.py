@@ -24,7 +24,7 @@ def test_both_engines_embed_like_sentence_transformers_in_one_page(tmp_path):
     cases = {"short_1", "batch_8", "batch_32", "passage_250"}
     assert [row["dtype"] for row in r["rows"]] == ["f32", "q8"]
     for row in r["rows"]:
-        assert row["threads"] == 2 and row["staticml_cpu"]["threads"] == 2
+        assert row["threads"] == 2 and row["staticml_cpu"]["threads"] == 2 and row["cross_origin_isolated"] is True
         assert set(row["accuracy"]) == set(row["latency"]) == set(row["staticml_vs_ort"]) == cases
         for case, acc in row["accuracy"].items():
             if row["dtype"] == "f32":   # the same f32 model on both sides: the f32 bar
@@ -39,4 +39,5 @@ def test_both_engines_embed_like_sentence_transformers_in_one_page(tmp_path):
                                                                  abs=0.006)
     # the batch of 32 is padded to its longest text for ONNX Runtime (as transformers.js pads)
     assert len(r["tokens"]["batch_32"]) == 32 and max(r["tokens"]["passage_250"]) <= 256
-    assert "| f32, 2 thread(s) | ONNX Runtime Web" in done.stdout and "| int8 dynamic, 2 thread(s) |" in done.stdout
+    assert "| f32 | ONNX Runtime Web 1.30.0 wasm, 2 thread(s) |" in done.stdout
+    assert "| int8 dynamic | ONNX Runtime Web 1.30.0 wasm, 2 thread(s) |" in done.stdout
