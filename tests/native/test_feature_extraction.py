@@ -102,7 +102,7 @@ def test_golden_file_is_what_its_script_makes(golden):
     np.testing.assert_allclose(reference_embeddings(SENTENCES), golden, atol=1e-5)
 
 
-def _brute_force_cost(lengths, batch_size, batch_cost):
+def _brute_force_cost(lengths, batch_size, batch_cost, padded=lambda rows, n: rows * n):
     """The cheapest split of sorted rows into neighbouring batches, by trying every split."""
     from itertools import product
 
@@ -111,9 +111,39 @@ def _brute_force_cost(lengths, batch_size, batch_cost):
         starts = [0] + [i + 1 for i, c in enumerate(cuts) if c]
         spans = list(zip(starts, starts[1:] + [n]))
         if all(hi - lo <= batch_size for lo, hi in spans):
-            cost = sum(batch_cost + (hi - lo) * lengths[lo] for lo, hi in spans)
+            cost = sum(batch_cost + padded(hi - lo, lengths[lo]) for lo, hi in spans)
             best = cost if best is None else min(best, cost)
     return best
+
+
+def test_bucketed_batches_are_the_cheapest_cover_with_a_round_trip_per_batch():
+    """Bucketed shapes (WebGPU): rows are cut where padding them together costs more padded tokens than
+    one more run (GPU_BATCH_COST_TOKENS), with [B, T] rounded up as the plans are."""
+    from staticml.pipelines.feature_extraction import (GPU_BATCH_COST_TOKENS, FeatureExtraction, bucket_batch,
+                                                       bucket_length)
+
+    class Bucketed(FeatureExtraction):   # only what _batches reads
+        def __init__(self):
+            self.exact, self.max_length = False, 256
+
+    f, rng = Bucketed(), np.random.default_rng(11)
+    for _ in range(150):
+        n, batch_size = int(rng.integers(1, 10)), int(rng.integers(1, 9))
+        ids = [[0] * int(k) for k in rng.integers(1, 300, n)]
+        batches = list(f._batches(ids, batch_size))
+        assert sorted(i for b in batches for i in b) == list(range(n))   # every row once
+        assert all(0 < len(b) <= batch_size for b in batches)
+        order = [i for b in batches for i in b]
+        assert [len(ids[i]) for i in order] == sorted((len(r) for r in ids), reverse=True)   # longest first
+        lengths = [bucket_length(len(ids[i]), 256) for i in order]
+        padded = lambda rows, t: bucket_batch(rows) * t   # noqa: E731
+        cost = sum(GPU_BATCH_COST_TOKENS + padded(len(b), bucket_length(len(ids[b[0]]), 256)) for b in batches)
+        assert cost == _brute_force_cost(lengths, batch_size, GPU_BATCH_COST_TOKENS, padded)
+    # the bench's batch of 8 (3 rows of 18-20 tokens, 5 of 13-16): one [8, 32] run, as many padded tokens as
+    # [4, 32] + [8, 16] and one round trip fewer; a ~250-token passage beside them still runs alone
+    b8 = [[0] * k for k in (13, 14, 15, 16, 16, 18, 19, 20)]
+    assert [len(b) for b in f._batches(b8, 32)] == [8]
+    assert [len(b) for b in f._batches(b8 + [[0] * 248], 32)] == [1, 8]
 
 
 def test_exact_cuts_are_the_cheapest_cover():

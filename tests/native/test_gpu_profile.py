@@ -136,10 +136,10 @@ def test_torch_reference_script_runs_on_a_tiny_config(tmp_path):
 
 def test_bench_probe_feeds_the_programs_what_embed_feeds_them(minilm):
     """gpu_probe times forwards on inputs from FeatureExtraction.batch_inputs: they must be the very inputs
-    encode() gives the same programs (batch 8 splits into two length buckets)."""
+    encode() gives the same programs (batch 8 and a ~250-token passage: two runs of different shapes)."""
     from staticml.bench import gpu_probe
 
-    texts = gpu_probe.texts_of("batch_8")
+    texts = gpu_probe.texts_of("batch_8") + gpu_probe.texts_of("passage_250")
     assert gpu_probe.texts_of("throughput_128", 3) == [gpu_probe.bench_inputs.THROUGHPUT_128] * 3
     seen = []
     original = minilm._program
@@ -163,5 +163,5 @@ def test_bench_probe_feeds_the_programs_what_embed_feeds_them(minilm):
     for rows in minilm._batches(tokens.ids, 32):
         B, T, inputs = minilm.batch_inputs([tokens.ids[i] for i in rows], [tokens.token_type_ids[i] for i in rows])
         mine.append((B, T, {k: v.tobytes() for k, v in inputs.items()}))
-    assert [(B, T) for B, T, _ in seen] == [(4, 32), (8, 16)]   # 3 rows of 18-20 tokens, 5 of 13-16
+    assert [(B, T) for B, T, _ in seen] == [(1, 256), (8, 32)]   # the passage alone, then batch 8 in one run
     assert mine == seen

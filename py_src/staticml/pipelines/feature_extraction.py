@@ -12,6 +12,12 @@ EXACT_PROGRAMS = 48   # programs kept when shapes are exact (CPU): the least rec
 # 8-token sentence runs in 3.0 ms, 8 x 16 tokens in 31.7 ms, so a token costs ~0.24 ms and a batch ~1.1 ms
 # on top, plus ~1 ms of run() from Python: ~8 tokens.
 BATCH_COST_TOKENS = 8
+# The same with bucketed shapes (WebGPU): one more batch is one more submit and read back, a round trip that on
+# a real GPU costs milliseconds (H100/H200 in Chromium: a 16-token query 5-7 ms, 32 x 32 tokens 8-9 ms, so the
+# round trip is worth ~1,500 tokens of compute there); 512 keeps slower GPUs from padding much for it. E.g. the
+# bench's batch of 8 (3 rows of 18-20 tokens, 5 of 13-16) is one [8, 32] run, not [4, 32] + [8, 16]: the same
+# padded tokens, one round trip fewer (bench/results/ort-web-2026-11-21-device.json: 12.5 ms vs 9.4 for 32).
+GPU_BATCH_COST_TOKENS = 512
 # precompile_queries' default: a search box's query is a few words, [CLS] and [SEP] included
 QUERY_TOKENS = 24
 
@@ -118,24 +124,20 @@ class FeatureExtraction:
         return n if self.exact else bucket_length(n, self.max_length)
 
     def _batches(self, ids: list, batch_size: int):
-        """Row indices, longest first. Bucketed shapes (GPU): cut where the batch is full or the padded
-        length would change, so a short text is never padded to a long one's length (attention cost grows
-        with T²). Exact shapes (CPU): cut where `exact_cuts` says padding would cost more than a batch."""
+        """Row indices, longest first, cut where padding the rows together would cost more than one more
+        batch: exact shapes (CPU) by `exact_cuts`; bucketed shapes (GPU) by the same search over bucketed
+        [B, T] with a round trip's cost per batch (GPU_BATCH_COST_TOKENS), so a short text is padded to a
+        long one's length only where that is cheaper than another run."""
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        lengths = [len(ids[i]) for i in order]
         if self.exact:
-            for lo, hi in exact_cuts([len(ids[i]) for i in order], batch_size):
-                yield order[lo:hi]
-            return
-        batch, bucket = [], None
-        for i in order:
-            b = bucket_length(len(ids[i]), self.max_length)
-            if batch and (len(batch) == batch_size or b != bucket):
-                yield batch
-                batch = []
-            batch.append(i)
-            bucket = b if len(batch) == 1 else bucket
-        if batch:
-            yield batch
+            spans = exact_cuts(lengths, batch_size)
+        else:   # padded lengths are bucketed (still longest first), batch sizes rounded up to a power of two
+            rows_padded = [bucket_batch(r) for r in range(batch_size + 1)]
+            spans = cheapest_cuts([bucket_length(n, self.max_length) for n in lengths], batch_size,
+                                  GPU_BATCH_COST_TOKENS, lambda rows, n: rows_padded[rows] * n)
+        for lo, hi in spans:
+            yield order[lo:hi]
 
     def batch_inputs(self, batch_ids: list, batch_types: list) -> tuple:
         """(B, T, the plan's inputs) for these rows: padded to the bucket's [B, T] (extra rows are all
@@ -165,15 +167,21 @@ class FeatureExtraction:
 
 def exact_cuts(lengths: list, batch_size: int, batch_cost: int = BATCH_COST_TOKENS) -> list:
     """[(lo, hi), ...] covering lengths (sorted longest first) with batches of at most batch_size rows,
-    each padded to its first row's length, that minimise padded tokens + batch_cost per batch (dynamic
-    programming over the cut points; a batch of sorted rows is always a run of neighbours).
+    each padded to its first row's length, that minimise padded tokens + batch_cost per batch.
     E.g. the bench's 32 sentences of 17-24 tokens: 4 batches and 648 tokens instead of one batch of 32 x 24 = 768."""
+    return cheapest_cuts(lengths, batch_size, batch_cost, lambda rows, n: rows * n)
+
+
+def cheapest_cuts(lengths: list, batch_size: int, batch_cost: int, padded) -> list:
+    """[(lo, hi), ...] covering lengths (sorted longest first) with batches of at most batch_size rows that
+    minimise the sum of padded(rows, first row's length) + batch_cost per batch (dynamic programming over the
+    cut points; a batch of sorted rows is always a run of neighbours)."""
     n = len(lengths)
     best = [0] + [None] * n        # best[j]: the cheapest cost of rows [0, j)
     cut = [0] * (n + 1)            # cut[j]: where the last batch of that cheapest cover starts
     for j in range(1, n + 1):
         for i in range(max(0, j - batch_size), j):
-            c = best[i] + batch_cost + (j - i) * lengths[i]
+            c = best[i] + batch_cost + padded(j - i, lengths[i])
             if best[j] is None or c < best[j]:
                 best[j], cut[j] = c, i
     spans, j = [], n
