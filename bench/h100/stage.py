@@ -13,9 +13,9 @@ So after a code fix only DEST/run (under 1 MiB) needs to travel again.
 The site is `build.py build --dtypes ...` plus bench-ops.html (the ops benchmark page, for its host_overhead
 section); with --ort DTYPES also bench/ort_web.py's comparison (ort-compare.html and ort/: ONNX Runtime Web's
 wasm and WebGPU builds, the ONNX models of those dtypes, which travel in the parts like shards; a file larger
-than a part goes as chunks NAME.chunkNN that device_run.sh joins). The demo's search index is never searched by the benchmark, but the page loads it: an index
-already in build/cache is reused even if the runtime's sources changed since (embedding it again takes
-minutes and changes nothing measured).
+than a part goes as chunks NAME.chunkNN that device_run.sh joins). The demo's search index is never searched
+by the benchmark, but the page loads it: an index already in build/cache is reused even if the runtime's
+sources changed since (embedding it again takes minutes and changes nothing measured).
 """
 import argparse
 import json

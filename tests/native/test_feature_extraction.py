@@ -117,14 +117,21 @@ def _brute_force_cost(lengths, batch_size, batch_cost, padded=lambda rows, n: ro
 
 
 def test_bucketed_batches_are_the_cheapest_cover_with_a_round_trip_per_batch():
-    """Bucketed shapes (WebGPU): rows are cut where padding them together costs more padded tokens than
-    one more run (GPU_BATCH_COST_TOKENS), with [B, T] rounded up as the plans are."""
-    from staticml.pipelines.feature_extraction import (GPU_BATCH_COST_TOKENS, FeatureExtraction, bucket_batch,
-                                                       bucket_length)
+    """Bucketed shapes on a GPU: rows are cut where padding them together costs more padded tokens than
+    one more run and its round trip (GPU_BATCH_COST_TOKENS), with [B, T] rounded up as the plans are. The
+    numpy backend (no round trip) prices a run like the CPU does."""
+    from staticml.pipelines.feature_extraction import (BATCH_COST_TOKENS, GPU_BATCH_COST_TOKENS, FeatureExtraction,
+                                                       bucket_batch, bucket_length)
+    from staticml.runtime.numpy_backend import NumpyBackend
+    from staticml.runtime.webgpu_backend import WebGPUBackend
 
     class Bucketed(FeatureExtraction):   # only what _batches reads
         def __init__(self):
-            self.exact, self.max_length = False, 256
+            self.exact, self.max_length, self.batch_cost = False, 256, GPU_BATCH_COST_TOKENS
+
+    assert WebGPUBackend.round_trip_per_run and not getattr(NumpyBackend, "round_trip_per_run", False)
+    numpy_minilm = run(pipeline("feature-extraction", minilm_dir()))
+    assert numpy_minilm.batch_cost == BATCH_COST_TOKENS and not numpy_minilm.exact
 
     f, rng = Bucketed(), np.random.default_rng(11)
     for _ in range(150):

@@ -12,7 +12,7 @@ EXACT_PROGRAMS = 48   # programs kept when shapes are exact (CPU): the least rec
 # 8-token sentence runs in 3.0 ms, 8 x 16 tokens in 31.7 ms, so a token costs ~0.24 ms and a batch ~1.1 ms
 # on top, plus ~1 ms of run() from Python: ~8 tokens.
 BATCH_COST_TOKENS = 8
-# The same with bucketed shapes (WebGPU): one more batch is one more submit and read back, a round trip that on
+# The same on a GPU (backend.round_trip_per_run): one more batch is one more submit and read back, a round trip that on
 # a real GPU costs milliseconds (H100/H200 in Chromium: a 16-token query 5-7 ms, 32 x 32 tokens 8-9 ms, so the
 # round trip is worth ~1,500 tokens of compute there); 512 keeps slower GPUs from padding much for it. E.g. the
 # bench's batch of 8 (3 rows of 18-20 tokens, 5 of 13-16) is one [8, 32] run, not [4, 32] + [8, 16]: the same
@@ -44,6 +44,8 @@ class FeatureExtraction:
         # A GPU plan costs pipelines and bind groups, so shapes are bucketed; a CPU plan is a list of calls
         # made in microseconds, so the CPU runs exact shapes and pads nothing (backend.exact_shapes).
         self.exact = bool(getattr(backend, "exact_shapes", False))
+        # what one more batch costs, in padded tokens: a GPU's round trip, or a CPU's per-run overhead (numpy too)
+        self.batch_cost = GPU_BATCH_COST_TOKENS if getattr(backend, "round_trip_per_run", False) else BATCH_COST_TOKENS
         self.stats = {"plans_compiled": 0, "batches_run": 0}
         self.last_timings: dict = {}   # where the last encode() spent its time (ms), plans it compiled: info()
 
@@ -125,17 +127,17 @@ class FeatureExtraction:
 
     def _batches(self, ids: list, batch_size: int):
         """Row indices, longest first, cut where padding the rows together would cost more than one more
-        batch: exact shapes (CPU) by `exact_cuts`; bucketed shapes (GPU) by the same search over bucketed
-        [B, T] with a round trip's cost per batch (GPU_BATCH_COST_TOKENS), so a short text is padded to a
-        long one's length only where that is cheaper than another run."""
+        batch (self.batch_cost): exact shapes (CPU) by `exact_cuts`; bucketed shapes (GPU, numpy) by the same
+        search over bucketed [B, T], so a short text is padded to a long one's length only where that is
+        cheaper than another run (on a GPU, another round trip: GPU_BATCH_COST_TOKENS)."""
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         lengths = [len(ids[i]) for i in order]
         if self.exact:
-            spans = exact_cuts(lengths, batch_size)
+            spans = exact_cuts(lengths, batch_size, self.batch_cost)
         else:   # padded lengths are bucketed (still longest first), batch sizes rounded up to a power of two
             rows_padded = [bucket_batch(r) for r in range(batch_size + 1)]
             spans = cheapest_cuts([bucket_length(n, self.max_length) for n in lengths], batch_size,
-                                  GPU_BATCH_COST_TOKENS, lambda rows, n: rows_padded[rows] * n)
+                                  self.batch_cost, lambda rows, n: rows_padded[rows] * n)
         for lo, hi in spans:
             yield order[lo:hi]
 

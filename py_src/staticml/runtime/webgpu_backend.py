@@ -64,6 +64,7 @@ def _replay_fn():
 
 class WebGPUBackend(Backend):
     name = "webgpu"
+    round_trip_per_run = True   # each run is a submit and a read back: pipelines pad rather than run twice
 
     def __init__(self, device):
         self.device = device                     # gpu.webgpu.WebGPUDevice
