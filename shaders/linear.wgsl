@@ -216,17 +216,19 @@ fn load_w2(k0: u32, n0: u32, wb: u32, t: u32) {
   }
 }
 
+// the epilogue for one output (m, n), bounds-checked
+fn store1(ob: u32, m: u32, n: u32, sum: f32) {
+  if (m >= u.M || n >= u.N) { return; }
+  var v = sum;
+  if (u.has_bias != 0u) { v += bias[n]; }
+  v = activate(v);
+  if (u.has_res != 0u) { v += res[ob + m * u.N + n]; }
+  out[ob + m * u.N + n] = v;
+}
+
 // the epilogue for 4 consecutive columns n.. of row m (bounds-checked)
 fn store4(ob: u32, m: u32, n: u32, acc: vec4<f32>) {
-  if (m >= u.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    if (n + j >= u.N) { return; }
-    var v = acc[j];
-    if (u.has_bias != 0u) { v += bias[n + j]; }
-    v = activate(v);
-    if (u.has_res != 0u) { v += res[ob + m * u.N + n + j]; }
-    out[ob + m * u.N + n + j] = v;
-  }
+  for (var j = 0u; j < 4u; j++) { store1(ob, m, n + j, acc[j]); }
 }
 
 @compute @workgroup_size(16, 16)
@@ -294,6 +296,82 @@ fn main_128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
   store4(ob, m + 66u, n + 64u, acc[13]);
   store4(ob, m + 67u, n, acc[14]);
   store4(ob, m + 67u, n + 64u, acc[15]);
+}
+
+// ---- main_skinny: few rows (a query of 16 tokens, a search over a corpus), M <= 16 per workgroup row ----
+// main gives M = 16 rows x N = 384 columns 6 workgroups on a 132-SM GPU, each walking all of K: measured
+// 55-180 us per linear on the H100 where the weights take ~1 us to read. Here a workgroup is 16 rows x 8
+// columns and its 256 threads are 8 columns x 32 lanes along k: lane l sums k = 4l..4l+3 of every 128
+// for all 16 rows, so N / 8 workgroups share the work and every weight word is read once, coalesced
+// along k. The 32 lanes' partial sums are added through workgroup memory at the end.
+const SK_ROWS: u32 = 16u;
+const SK_COLS: u32 = 8u;
+const SK_LANES: u32 = 32u;
+const SK_STEP: u32 = 128u;  // k per step: 32 lanes x 4
+
+// 4 consecutive k of weight row n from k (a multiple of 4), zero past K or N
+fn w4_or_zero(wb: u32, n: u32, k: u32) -> vec4<f32> {
+  if (n >= u.N || k >= u.K) { return vec4<f32>(0.0); }
+  if (k + 3u < u.K) { return w4(wb, n, k); }
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; k + j < u.K; j++) { v[j] = w1(wb, n, k + j); }
+  return v;
+}
+
+@compute @workgroup_size(256)
+fn main_skinny(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let lane = t % SK_LANES;
+  let col = t / SK_LANES;
+  let n = wid.x * SK_COLS + col;
+  let m0 = wid.y * SK_ROWS;
+  let xb = wid.z * u.x_batch;
+  let wb = wid.z * u.w_batch;
+  var acc: array<vec4<f32>, 4>;  // acc[i][r]: row m0 + 4i + r, this lane's share of k
+  var wq = w4_or_zero(wb, n, 4u * lane);
+  for (var k0 = 0u; k0 < u.K; k0 += SK_STEP) {
+    // x chunk, 16 rows x 128 k, 8 per thread, consecutive threads along k; stored so that the 32 lanes
+    // read 32 consecutive vec4 (no bank conflicts): xs[((k % 4) * 4 + m / 4) * 32 + k / 4][m % 4]
+    for (var r = 0u; r < 8u; r++) {
+      let idx = t + r * 256u;
+      let m = idx / SK_STEP;
+      let k = idx % SK_STEP;
+      var v = 0.0;
+      if (m0 + m < u.M && k0 + k < u.K) { v = x[xb + (m0 + m) * u.K + k0 + k]; }
+      xs[((k % 4u) * 4u + m / 4u) * SK_LANES + k / 4u][m % 4u] = v;
+    }
+    workgroupBarrier();
+    let next = w4_or_zero(wb, n, k0 + SK_STEP + 4u * lane);  // the next step's weights load while this one computes
+    for (var j = 0u; j < 4u; j++) {
+      let base = j * 4u * SK_LANES + lane;
+      acc[0] += xs[base] * wq[j];
+      acc[1] += xs[base + SK_LANES] * wq[j];
+      acc[2] += xs[base + 2u * SK_LANES] * wq[j];
+      acc[3] += xs[base + 3u * SK_LANES] * wq[j];
+    }
+    wq = next;
+    workgroupBarrier();
+  }
+  // the 32 lanes' sums, 8 rows at a time through xs (256 threads x 2 vec4 fill it): xs[2t + h] = acc[..]
+  let ob = wid.z * u.out_batch;
+  xs[2u * t] = acc[0];
+  xs[2u * t + 1u] = acc[1];
+  workgroupBarrier();
+  skinny_reduce(ob, m0, wid.x * SK_COLS, t);
+  workgroupBarrier();
+  xs[2u * t] = acc[2];
+  xs[2u * t + 1u] = acc[3];
+  workgroupBarrier();
+  skinny_reduce(ob, m0 + 8u, wid.x * SK_COLS, t);
+}
+
+// threads 0..63: column t / 8, row m0 + t % 8 of the tile, summed over the 32 lanes' partials in xs
+fn skinny_reduce(ob: u32, m0: u32, n0: u32, t: u32) {
+  if (t >= SK_COLS * 8u) { return; }
+  let c = t / 8u;
+  let r = t % 8u;
+  var s = 0.0;
+  for (var l = 0u; l < SK_LANES; l++) { s += xs[2u * (c * SK_LANES + l) + r / 4u][r % 4u]; }
+  store1(ob, m0 + r, n0 + c, s);
 }
 
 // ---- The direct variant, for CPU-emulated adapters (SwiftShader) ----

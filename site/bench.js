@@ -6,7 +6,10 @@
 // encode+submit, GPU time from timestamps, dispatches per forward; on the CPU backend cpu_probe: tokenizer,
 // forward, the forwards a batch became); profile=N adds the time per kernel family (N profiled replays: one
 // pass per dispatch with GPU timestamps, or each CPU kernel call timed); tpreps sets the throughput repetitions. Without probe=1,
-// throughput rows go through embed(), which runs batches of at most 32.
+// throughput rows go through embed(), which runs batches of at most 32. idle (gaps in ms, e.g. "0,100,500,2000")
+// adds `after_idle`: per case, embed() timed after the page sat still for each gap (gaps interleaved), and with
+// probe=1 the worker's stages after the same gaps (staticml.bench.idle_probe): where a visitor's first query
+// after typing spends the time that a back-to-back loop does not show.
 // The result is also left in window.staticmlBench (a Promise) for drivers such as Selenium.
 const params = new URLSearchParams(location.search);
 const reps = Number(params.get("reps") || 10);
@@ -76,6 +79,26 @@ async function run() {
       const p = result.probe[name] = await attempt(name, () =>
         window.staticml.bench("case", { case: name, batch_size: 32, reps, warmup, profile }));
       if (!p.error) log(`${name} probe: e2e ${p.e2e.median_ms} forward ${p.forward.median_ms} gpu ${p.gpu && p.gpu.median_ms} ms, ${p.dispatches} dispatches`);
+    }
+  }
+  const gaps = (params.get("idle") || "").split(",").filter(Boolean).map(Number);
+  if (gaps.length) result.after_idle = {};
+  for (const name of gaps.length ? wanted.filter((n) => n in cases) : []) {
+    const page = Object.fromEntries(gaps.map((g) => [g, []]));
+    for (let i = 0; i < warmup; i++) await window.staticml.embed(cases[name]);
+    for (let r = 0; r < reps; r++) {
+      for (const g of gaps) {
+        await new Promise((resolve) => setTimeout(resolve, g));
+        const t = performance.now();
+        await window.staticml.embed(cases[name]);
+        page[g].push(performance.now() - t);
+      }
+    }
+    const row = result.after_idle[name] = { page: Object.fromEntries(gaps.map((g) => [g, stats(page[g])])) };
+    log(`${name} after idle: ${gaps.map((g) => `${g} ms -> ${row.page[g].median_ms}`).join(", ")}`);
+    if (probe) {
+      row.probe = await attempt(`${name} idle`, () =>
+        window.staticml.bench("idle", { case: name, batch_size: 32, reps, warmup, gaps }));
     }
   }
   const tpReps = Number(params.get("tpreps") || Math.max(3, Math.floor(reps / 3)));

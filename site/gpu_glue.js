@@ -62,6 +62,7 @@ export async function requestDevice(powerPreference, withoutFeatures) {
     },
   });
   lostReason = null;
+  for (const b of stagingPool.splice(0)) b.destroy();   // replayRead's buffers belong to the device before
   const asked = device;
   asked.lost.then((info) => {   // closeDevice() destroys it on purpose: that is not a loss
     if (asked === device && info.reason !== "destroyed") lostReason = `${info.reason}: ${info.message}`;
@@ -155,6 +156,7 @@ export function closeDevice() {
   table.length = 1;
   freeIds.length = 0;
   recording = null;
+  for (const b of stagingPool.splice(0)) b.destroy();
   if (device) device.destroy();
   device = null;
   adapter = null;
@@ -235,10 +237,7 @@ export function preparePlan(ops) {
   return put({ pipes, groups, dims });
 }
 
-export function replayPlan(id) {
-  const dev = needDevice();
-  const { pipes, groups, dims } = get(id);
-  const encoder = dev.createCommandEncoder();
+function encodeReplay(encoder, { pipes, groups, dims }) {
   const pass = encoder.beginComputePass();
   for (let k = 0; k < pipes.length; k++) {
     pass.setPipeline(pipes[k]);
@@ -246,7 +245,51 @@ export function replayPlan(id) {
     pass.dispatchWorkgroups(dims[3 * k], dims[3 * k + 1], dims[3 * k + 2]);
   }
   pass.end();
+}
+
+export function replayPlan(id) {
+  const dev = needDevice();
+  const encoder = dev.createCommandEncoder();
+  encodeReplay(encoder, get(id));
   dev.queue.submit([encoder.finish()]);
+}
+
+// replayRead(id, reads): replays a prepared plan and copies its outputs ([bufferId, byteOffset, nbytes] per
+// output in the Int32Array reads) into one mappable buffer in the SAME submit, then maps it: one submit and one
+// mapAsync per run instead of a submit for the plan plus one per read back (readBuffer). Resolves to the outputs'
+// bytes back to back, each padded to 4 bytes. Mappable buffers are kept for the next run (STAGING_KEEP), so a
+// submit that failed validation would leave an earlier run's bytes in one: such an error is caught in an error
+// scope (popped while the map waits for the GPU anyway) and thrown instead.
+const stagingPool = [];
+const STAGING_KEEP = 4;
+
+export async function replayRead(id, reads) {
+  const dev = needDevice();
+  dev.pushErrorScope("validation");
+  const encoder = dev.createCommandEncoder();
+  encodeReplay(encoder, get(id));
+  const sizes = [];
+  for (let i = 0; i < reads.length; i += 3) sizes.push(Math.ceil(reads[i + 2] / 4) * 4);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const k = stagingPool.findIndex((b) => b.size >= total);
+  const staging = k >= 0 ? stagingPool.splice(k, 1)[0]
+    : dev.createBuffer({ size: total, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  for (let i = 0, j = 0, at = 0; i < reads.length; i += 3, j++) {
+    encoder.copyBufferToBuffer(get(reads[i]), reads[i + 1], staging, at, sizes[j]);
+    at += sizes[j];
+  }
+  dev.queue.submit([encoder.finish()]);
+  const invalid = dev.popErrorScope();
+  try {
+    await staging.mapAsync(GPUMapMode.READ, 0, total);
+    const error = await invalid;
+    if (error) throw new Error(`WebGPU rejected a plan's replay: ${error.message}`);
+    return new Uint8Array(staging.getMappedRange(0, total).slice(0));
+  } finally {
+    if (staging.mapState === "mapped") staging.unmap();
+    if (device === dev && stagingPool.length < STAGING_KEEP) stagingPool.push(staging);
+    else staging.destroy();
+  }
 }
 
 // Benchmark: host milliseconds per replayPlan(id), called `reps` times from JS (no FFI in between).

@@ -59,7 +59,8 @@ def linear_cases() -> "Cases":
     """Every weight dtype and fused epilogue."""
     c = Cases(1)
     shapes = [(1, 1, 1), (3, 17, 127), (17, 127, 3), (1, 384, 1536), (17, 1536, 384), (127, 3, 17), (3, 384, 17),
-              (130, 40, 131)]  # two 128x128 tiles each way (main_128), K not a multiple of 16
+              (130, 40, 131),  # two 128x128 tiles each way (main_128), K not a multiple of 16
+              (20, 301, 9)]    # main_skinny: two 16-row tiles, K past two 128-steps and not a multiple of 4
     for wdtype in quant.DTYPES:
         for M, K, N in shapes:
             c.linear(M, K, N, wdtype)

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.driver_timeout(300)  # pipeline compiles on SwiftShader
 
 
 @run_in_pyodide(packages=["staticml"])
-async def _run_cases(selenium, cases: list, software: bool = None, big: bool = None) -> list:
+async def _run_cases(selenium, cases: list, software: bool = None, big: bool = None, thin: bool = None) -> list:
     """Build, compile and run each case on one shared WebGPU backend; return each output's bytes.
-    software, big: force the linear kernel variant (None = what the adapter and shape pick)."""
+    software, big, thin: force the linear kernel variant (None = what the adapter and shape pick)."""
     from staticml.runtime import opcases
     from staticml.runtime.webgpu_backend import WebGPUBackend
 
@@ -29,22 +29,24 @@ async def _run_cases(selenium, cases: list, software: bool = None, big: bool = N
     be = builtins._staticml_test_backend
     be.software = be.device.is_software if software is None else software
     be.linear_big = big
+    be.linear_skinny = thin
     outs = await opcases.run_all(be, cases)
     be.release_weights()
     return outs
 
 
-def _check_all(selenium, cases, software: bool = None, big: bool = None):
-    op_case_sets.check_outputs(cases, _run_cases(selenium, cases.items, software, big))
+def _check_all(selenium, cases, software: bool = None, big: bool = None, thin: bool = None):
+    op_case_sets.check_outputs(cases, _run_cases(selenium, cases.items, software, big, thin))
 
 
-VARIANTS = {"direct": (True, None), "tiled": (False, False), "tiled128": (False, True)}
+VARIANTS = {"direct": (True, None, None), "tiled": (False, False, False), "tiled128": (False, True, False),
+            "skinny": (False, False, True)}
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_linear_all_weight_dtypes_and_epilogues(selenium_gpu, variant):
-    """Every kernel variant on this adapter (real GPUs run "tiled" or, for large M, "tiled128";
-    CPU-emulated ones "direct")."""
+    """Every kernel variant on this adapter (real GPUs run "skinny" for few rows, "tiled", or for large M
+    "tiled128"; CPU-emulated ones "direct")."""
     _check_all(selenium_gpu, op_case_sets.linear_cases(), *VARIANTS[variant])
 
 

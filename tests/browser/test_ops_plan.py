@@ -40,7 +40,7 @@ async def _plan_and_debug(selenium, tensors: dict, inputs: dict, shape: tuple, h
     be = await WebGPUBackend.request()
     plan = block_plan(be, tensors, shape, heads, dtype)
     prog = await be.compile(plan, debug_mode=False)
-    # count real queue.submit calls made by one replay (+ one per output read back)
+    # count real queue.submit calls made by one run (replay and the copies of its outputs)
     GPUQueue.prototype._staticmlSubmit = GPUQueue.prototype.submit
     selenium_counter = __import__("js").eval(
         "self.__submits = 0; GPUQueue.prototype.submit = function (b) { self.__submits++; "
@@ -61,7 +61,7 @@ async def _plan_and_debug(selenium, tensors: dict, inputs: dict, shape: tuple, h
 def test_plan_and_debug_paths_agree_and_each_op_matches_its_reference(selenium_gpu, dtype):
     tensors, inputs = _layer_and_inputs(dtype)
     r = _plan_and_debug(selenium_gpu, tensors, inputs, (B, T, C), H, dtype)
-    assert r["submits"] == 1 + r["outputs"], r["submits"]  # the whole plan in one submit; one per read-back
+    assert r["outputs"] == 2 and r["submits"] == 1, r   # the whole plan and its read back in one submit
     assert r["dispatches"] == 9
     assert r["fast"] == r["slow"]  # same kernels, same order: bit-identical
 
@@ -109,6 +109,10 @@ async def _leak_check(selenium, tensors: dict, inputs: dict, shape: tuple, heads
     first = await prog.run(inputs)
     for _ in range(3):  # warm-up: anything created once per program exists now
         await prog.run(inputs)
+    # runs in flight together each get their own mappable buffer (glue.replayRead's pool)
+    import asyncio
+
+    together = await asyncio.gather(*(prog.run(inputs) for _ in range(3)))
     before = {"proxies": proxies.size, "gpu": staticml_glue.liveObjects()}
     same = True
     for _ in range(100):
@@ -119,6 +123,7 @@ async def _leak_check(selenium, tensors: dict, inputs: dict, shape: tuple, heads
     prog.release()
     be.release_weights()
     be.pool.trim()
+    same &= all(r["y"] == first["y"] for r in together)
     return {"before": before, "after": after, "same": same, "released": staticml_glue.liveObjects(),
             "baseline": gpu_before_compile + len(be.device._pipelines) - pipelines_before,  # cached pipelines stay
             "weights": n_weights, "control": (control_seen, control_gone)}
@@ -173,3 +178,37 @@ def test_buffer_pool_reuses_within_and_across_plans(selenium_gpu):
     assert r["fresh_buffers_second"] == 0
     assert r["idle_after_trim"] == 0 and r["y_is_zero"]
     assert r["describe"]["backend"] == "webgpu" and r["describe"]["linear_variant"] == "direct"  # SwiftShader
+
+
+@run_in_pyodide(packages=["staticml"])
+async def _rejected_replay(selenium) -> dict:
+    from pyodide.ffi import JsException
+
+    from staticml.runtime import Plan, ops
+    from staticml.runtime.webgpu_backend import WebGPUBackend
+
+    be = await WebGPUBackend.request()
+    b = be.constant("b", (64,), "f32", bytes(256))
+    plan = Plan("add")
+    plan.output("y", ops.add(plan.input("x", (4, 64)), b))
+    prog = await be.compile(plan)
+    from array import array
+
+    x = array("f", range(256)).tobytes()
+    first = await prog.run({"x": x})
+    be.release_weights()   # the constant's buffer is destroyed under a live program
+    try:
+        await prog.run({"x": x})
+        error = None
+    except JsException as e:
+        error = str(e)
+    prog.release()
+    return {"first_ok": first["y"] == x, "error": error}
+
+
+def test_a_replay_webgpu_rejects_raises_instead_of_returning_an_earlier_runs_bytes(selenium_gpu):
+    """run() reads back through a reused mappable buffer: a submit that fails validation must raise, not hand
+    back what the last run left in that buffer."""
+    r = _rejected_replay(selenium_gpu)
+    assert r["first_ok"], r
+    assert r["error"] and "WebGPU rejected a plan's replay" in r["error"], r

@@ -72,16 +72,21 @@ def test_embeddings_in_the_browser_match_sentence_transformers(demo_url, profile
         driver.quit()
 
 
-def test_the_bench_page_probes_and_profiles_the_cpu_backend(demo_url, profile):
-    """bench.html on the CPU kernels: the in-worker probe (cpu_probe) splits a batch of 8 mixed-length
-    sentences into exact-shape runs that pad less than one batch would, and times every kernel call."""
-    driver = open_page(f"{demo_url.rsplit('/', 1)[0]}/bench.html?dtype=q8&backend=wasm&probe=1&profile=1&reps=1"
-                       "&warmup=0&cases=batch_8", profile)
+def bench_page(demo_url: str, profile: str, query: str) -> dict:
+    """bench.html?query run to the end: its JSON result (which must not be an error)."""
+    driver = open_page(f"{demo_url.rsplit('/', 1)[0]}/bench.html?{query}", profile)
     try:
         r = await_js(driver, "window.staticmlBench")
     finally:
         driver.quit()
     assert "error" not in r, r
+    return r
+
+
+def test_the_bench_page_probes_and_profiles_the_cpu_backend(demo_url, profile):
+    """bench.html on the CPU kernels: the in-worker probe (cpu_probe) splits a batch of 8 mixed-length
+    sentences into exact-shape runs that pad less than one batch would, and times every kernel call."""
+    r = bench_page(demo_url, profile, "dtype=q8&backend=wasm&probe=1&profile=1&reps=1&warmup=0&cases=batch_8&idle=0,20")
     assert r["describe"]["backend"] == "wasm" and r["describe"]["model"]["dtype"] == "q8"
     p = r["probe"]["batch_8"]
     assert "error" not in p, p
@@ -95,6 +100,27 @@ def test_the_bench_page_probes_and_profiles_the_cpu_backend(demo_url, profile):
     rows = {f["B"] * f["T"] for f in p["forwards"]}
     assert {int(k.split("x")[0]) for k in prof["matmul_by_shape"]} == rows
     assert all(k.endswith(" q8") for k in prof["matmul_by_shape"])
+    # idle=0,20: embed() from the page and the worker's stages after each gap
+    idle = r["after_idle"]["batch_8"]
+    assert set(idle["page"]) == {"0", "20"} and all(s["n"] == 1 and s["median_ms"] > 0 for s in idle["page"].values())
+    assert idle["probe"]["backend"] == "wasm" and idle["probe"]["forwards"] == [
+        {k: f[k] for k in ("B", "T", "rows")} for f in p["forwards"]]
+    for stages in idle["probe"]["by_gap"].values():
+        assert set(stages) == {"e2e", "tokenize", "forward"}
+
+
+def test_the_bench_page_splits_a_webgpu_query_after_idle_into_its_stages(demo_url, profile):
+    """bench.html on WebGPU (SwiftShader) with idle=: per gap, the worker's host / wait / readback parts of
+    the forward, and the GPU time from timestamps where the device has them."""
+    r = bench_page(demo_url, profile, "dtype=f32&backend=webgpu&probe=1&reps=1&warmup=0&cases=short_1&idle=0,20")
+    idle = r["after_idle"]["short_1"]
+    assert "error" not in idle["probe"], idle["probe"]
+    timestamps = "timestamp-query" in r["describe"]["features"]
+    for stages in idle["probe"]["by_gap"].values():
+        assert set(stages) == {"e2e", "tokenize", "forward", "host", "wait", "readback"} | ({"gpu"} if timestamps else set())
+        parts = sum(stages[k]["median_ms"] for k in ("host", "wait", "readback"))
+        assert parts <= stages["forward"]["median_ms"] + 0.5   # one sample each: the parts fit in the whole
+    assert (idle["probe"]["note"] is None) == timestamps
 
 
 def test_search_page_with_the_keyboard(demo_url, profile):

@@ -167,3 +167,24 @@ def test_bench_probe_feeds_the_programs_what_embed_feeds_them(minilm):
     # make it one [8, 32]: test_feature_extraction): 4 rows of 16-20 tokens, 4 of 13-15
     assert [(B, T) for B, T, _ in seen] == [(1, 256), (4, 32), (4, 16)]
     assert mine == seen
+
+
+def test_idle_probe_sleeps_before_every_stage_and_reports_each_gap(minilm):
+    """idle_probe on the numpy backend (the CPU path's shape of the probe): every gap gets e2e, tokenize and
+    forward samples, each after its own sleep, and nonsense gaps are refused."""
+    import time
+
+    from staticml.bench import idle_probe
+
+    t0 = time.perf_counter()
+    r = asyncio.run(idle_probe.after_idle(minilm, {"case": "short_1", "reps": 2, "warmup": 0, "gaps": [0, 150]}))
+    wall = time.perf_counter() - t0
+    assert wall >= 2 * 2 * 0.150            # two sleeps of 150 ms per rep (e2e, stages): they really slept
+    assert r["gaps_ms"] == [0, 150] and list(r["by_gap"]) == ["0", "150"] and r["backend"] == "numpy"
+    assert [(f["B"], f["rows"]) for f in r["forwards"]] == [(1, 1)]   # one short sentence: one forward
+    for stages in r["by_gap"].values():
+        assert set(stages) == {"e2e", "tokenize", "forward"}
+        assert all(s["n"] == 2 and s["median_ms"] > 0 for s in stages.values())
+    for bad in ([], [-1], [120_000]):
+        with pytest.raises(ValueError, match="idle gaps must be 0..60000 ms"):
+            idle_probe.gaps_of({"gaps": bad})

@@ -18,5 +18,19 @@ def test_linear_big_tiles_only_for_large_grids():
     assert not linear.big_tiles(16, 1536)           # a short sentence
     assert not linear.big_tiles(65536, 384, software=True) and not linear.big_tiles(1, 1, software=True, force=True)
     assert linear.big_tiles(1, 1, force=True)
-    assert linear.workgroups(65536, 384, big=True) == (3, 512, 1)
-    assert linear.kernel_key("q8", big=True) == "linear_q8_128x128x16" and linear.entry(False, True) == "main_128"
+    assert linear.workgroups(65536, 384, tile="big") == (3, 512, 1)
+    assert linear.kernel_key("q8", tile="big") == "linear_q8_128x128x16" and linear.entry("big") == "main_128"
+
+
+def test_linear_skinny_tiles_for_few_rows():
+    """A short query (16 rows) or a search query against a corpus runs main_skinny: N / 8 workgroups
+    instead of N / 64, unless the adapter is software or a test forces the variant."""
+    assert linear.tiles(16, 384) == "skinny" and linear.tiles(1, 100_000) == "skinny"
+    assert linear.tiles(linear.SKINNY_MAX_M, 1536) == "skinny" and linear.tiles(linear.SKINNY_MAX_M + 1, 1536) == "tiled"
+    assert linear.tiles(65536, 384) == "big" and linear.tiles(4096, 384) == "tiled"
+    assert linear.tiles(16, 384, software=True) == "direct" and linear.tiles(16, 384, software=True, thin=True) == "direct"
+    assert linear.tiles(4096, 384, thin=True) == "skinny" and linear.tiles(16, 384, thin=False) == "tiled"
+    assert linear.tiles(65536, 384, big=True, thin=True) == "skinny"     # thin wins: the test forcing it means it
+    assert linear.workgroups(16, 384, tile="skinny") == (48, 1, 1) and linear.workgroups(17, 1536, 2, "skinny") == (192, 2, 2)
+    assert linear.kernel_key("f16", True, "skinny") == "linear_f16native_skinny16x8" and linear.entry("skinny") == "main_skinny"
+    assert linear.workgroups(16, 384) == (6, 1, 1)                         # main: what a short query used to get

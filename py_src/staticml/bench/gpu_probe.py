@@ -11,7 +11,8 @@ Runs inside Pyodide next to the page's own feature-extraction pipeline, so it ti
     forward_ms   padded token ids -> embeddings bytes: write inputs, one replay (one submit), read back
     gpu_ms       GPU time of the same replay encoded in one pass, from two timestamps
   plus host encode+submit time per replay, the readback round trip, dispatches per forward, and with
-  profile > 0 the GPU time per kernel family / key / matmul shape (one pass per dispatch, timestamps).
+  profile > 0 the GPU time per kernel family / key / matmul shape (one pass per dispatch, timestamps);
+- `idle`: the same stages, each run after the worker sat idle for given gaps (idle_probe; both backends).
 
 Times are medians over `reps` (performance.now() is coarsened to ~0.1 ms outside cross-origin isolation,
 so each case also reports the mean of a back-to-back loop, `*_loop_mean_ms`).
@@ -192,4 +193,8 @@ async def run(args: dict, extractor) -> dict:
         return await probes["describe"](extractor)
     if what == "case":
         return await probes["case"](extractor, args)
-    raise ValueError(f"unknown bench probe {what!r}; expected describe or case")
+    if what == "idle":   # both backends: latency after the page sat still (idle_probe)
+        from . import idle_probe
+
+        return await idle_probe.after_idle(extractor, args)
+    raise ValueError(f"unknown bench probe {what!r}; expected describe, case or idle")

@@ -75,24 +75,34 @@ async def _time(run, min_s: float = 0.4, max_reps: int = 10) -> float:
 
 
 async def matmul_throughput(args_json: str) -> str:
-    """GFLOP/s of the linear kernel per weight dtype and shape (M, K, N)."""
+    """GFLOP/s of the linear kernel per weight dtype and shape (M, K, N). Optional args: "tiles", the kernel
+    variants to force (linear.tiles' names "tiled", "big", "skinny"; default: what the shape picks), and
+    "repeat", independent linears on the same x and weight per replay (one pass), so that a kernel of a
+    few microseconds is not timed against a round trip to the GPU."""
     args = json.loads(args_json)
     be = await _backend()
+    repeat = int(args.get("repeat", 1))
     rows = []
     for M, K, N in args["shapes"]:
         for dtype in args["dtypes"]:
             words, scales = weight_data(dtype, N, K, M + K + N)
             w = be.packed_weight("w", dtype, N, K, words, scales)
-            plan = Plan("mm")
-            x = plan.input("x", (M, K))
-            plan.output("y", ops.linear(x, w))
-            prog = await be.compile(plan, debug_mode=False)
-            prog.write_inputs({"x": f32_data(M * K, 7)})
-            seconds = await _time(lambda: _replay(prog._ops))
-            rows.append({"dtype": dtype, "M": M, "K": K, "N": N, "ms": round(seconds * 1e3, 2),
-                         "gflops": round(2 * M * K * N / seconds / 1e9, 3),
-                         "kernel": linear.kernel_key(dtype, linear.f16_native(be.features), be.software)})
-            prog.release()
+            for tile in args.get("tiles", [None]):
+                forced = {None: (None, None), "tiled": (False, False), "big": (True, False), "skinny": (False, True)}
+                be.linear_big, be.linear_skinny = forced[tile]
+                plan = Plan("mm")
+                x = plan.input("x", (M, K))
+                for r in range(repeat):
+                    plan.output(f"y{r}", ops.linear(x, w))
+                prog = await be.compile(plan, debug_mode=False)
+                prog.write_inputs({"x": f32_data(M * K, 7)})
+                seconds = await _time(lambda: _replay(prog._ops)) / repeat
+                chosen = linear.tiles(M, N, 1, be.software, be.linear_big, be.linear_skinny)
+                rows.append({"dtype": dtype, "M": M, "K": K, "N": N, "tile": chosen, "repeat": repeat,
+                             "ms": round(seconds * 1e3, 4), "gflops": round(2 * M * K * N / seconds / 1e9, 3),
+                             "kernel": linear.kernel_key(dtype, linear.f16_native(be.features), chosen)})
+                prog.release()
+            be.linear_big = be.linear_skinny = None
             be.release_weights()
     return json.dumps(rows)
 
@@ -197,8 +207,8 @@ async def tiled_vs_naive(args_json: str) -> str:
          matmul.MatmulUniforms(M=M, K=K, N=N).pack(), matmul.workgroups(M, N)),
         ("linear tiled 64x64x32 (shared)", linear.kernel_key("f32_kn"), linear.source("f32_kn"), "main",
          lin_u, linear.workgroups(M, N)),
-        ("linear direct 32x32, 4x4/thread", linear.kernel_key("f32_kn", software=True), linear.source("f32_kn"),
-         "main_direct", lin_u, linear.workgroups(M, N, software=True)),
+        ("linear direct 32x32, 4x4/thread", linear.kernel_key("f32_kn", tile="direct"), linear.source("f32_kn"),
+         "main_direct", lin_u, linear.workgroups(M, N, tile="direct")),
     ]:
         pipeline = await dev.pipeline(key, src, entry)
         dev.write(u_buf, uni)

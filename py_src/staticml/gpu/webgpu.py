@@ -87,6 +87,12 @@ class WebGPUDevice:
     async def read(self, buffer_id: int, nbytes: int, offset: int = 0) -> bytes:
         return (await glue.readBuffer(buffer_id, offset, nbytes)).to_bytes()
 
+    async def replay_read(self, prepared_id: int, reads) -> bytes:
+        """Replay a prepared plan and read its outputs back in the same submit (glue.replayRead).
+        reads: Int32Array of [buffer_id, byte_offset, nbytes] per output; returns their bytes back to
+        back, each padded to a multiple of 4."""
+        return (await glue.replayRead(prepared_id, reads)).to_bytes()
+
     def release(self, object_id: int) -> None:
         glue.release(object_id)
 

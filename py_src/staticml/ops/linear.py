@@ -4,7 +4,9 @@ Register-tiled kernels on real GPUs: `main`, a 64x64 output tile per workgroup o
 thread 4x4 outputs, K walked 32 at a time through workgroup memory; and `main_128` for large M, a
 128x128 tile, 8x8 outputs per thread, K in steps of 16 (twice the multiply-adds per workgroup-memory
 load), chosen when its grid still gives every SM-sized slot >= 2 workgroups (`big_tiles`).
-`main_direct` (no workgroup memory) serves CPU-emulated adapters. Weights are [N, K] in the packed layouts of
+`main_skinny` for few rows (M <= SKINNY_MAX_M: a short query, a search's query against a corpus): a
+16-row x 8-column tile per workgroup whose 256 threads split K in 32 lanes, so even M = 1 gets N / 8
+workgroups. `main_direct` (no workgroup memory) serves CPU-emulated adapters. Weights are [N, K] in the packed layouts of
 `staticml.quant`; dequantization happens while the weight tile is loaded (never a separate pass).
 The same kernel runs the batched f32 `matmul` op (b as [B, K, N] or [B, N, K]) with workgroup z = batch.
 """
@@ -20,6 +22,9 @@ BIG_TILE, BIG_TK = 128, 16  # main_128
 # main_128 only when its grid has at least this many workgroups: 2 per SM of a large GPU (the H100
 # has 132); below that the 4x larger tiles leave SMs idle and the 64x64 kernel is faster
 BIG_MIN_WORKGROUPS = 264
+SKINNY_ROWS, SKINNY_COLS = 16, 8  # main_skinny's tile
+# main_skinny up to this many rows: it re-reads the weights once per 16 rows (from L2), main once per 64
+SKINNY_MAX_M = 32
 # W_KIND constants of linear.wgsl; "f32_kn" is a dense [K, N] right-hand side (batched matmul)
 W_KINDS = {"f32": 0, "f16": 1, "q8": 2, "q4": 3, "f32_kn": 4}
 ACTS = {"none": 0, "gelu_erf": 1, "gelu_tanh": 2, "silu": 3, "relu": 4}
@@ -67,14 +72,39 @@ def big_tiles(M: int, N: int, batch: int = 1, software: bool = False, force: boo
     return ceil_div(M, BIG_TILE) * ceil_div(N, BIG_TILE) * batch >= BIG_MIN_WORKGROUPS
 
 
-def kernel_key(w_kind: str, native_f16: bool = False, software: bool = False, big: bool = False) -> str:
+def skinny(M: int, software: bool = False, force: bool = None) -> bool:
+    """main_skinny for M rows? force (tests, benchmarks) overrides the row rule; never on software adapters."""
+    if software:
+        return False
+    if force is not None:
+        return force
+    return M <= SKINNY_MAX_M
+
+
+def tiles(M: int, N: int, batch: int = 1, software: bool = False, big: bool = None, thin: bool = None) -> str:
+    """Which kernel runs this shape: "direct" (software adapters), "skinny", "big" (main_128) or "tiled".
+    big / thin force main_128 / main_skinny on or off (None: the shape decides; thin wins over big)."""
+    if software:
+        return "direct"
+    if skinny(M, software, thin):
+        return "skinny"
+    return "big" if big_tiles(M, N, batch, software, big) else "tiled"
+
+
+_SHAPE_KEYS = {"direct": "direct32x32", "skinny": f"skinny{SKINNY_ROWS}x{SKINNY_COLS}",
+               "big": f"{BIG_TILE}x{BIG_TILE}x{BIG_TK}", "tiled": f"{TM}x{TN}x{TK}"}
+_ENTRIES = {"direct": "main_direct", "skinny": "main_skinny", "big": "main_128", "tiled": "main"}
+_TILES = {"direct": (DIRECT_TILE, DIRECT_TILE), "skinny": (SKINNY_COLS, SKINNY_ROWS),   # (columns, rows)
+          "big": (BIG_TILE, BIG_TILE), "tiled": (TN, TM)}
+
+
+def kernel_key(w_kind: str, native_f16: bool = False, tile: str = "tiled") -> str:
     kind = w_kind + ("native" if native_f16 and w_kind == "f16" else "")
-    shape = ("direct32x32" if software else f"{BIG_TILE}x{BIG_TILE}x{BIG_TK}" if big else f"{TM}x{TN}x{TK}")
-    return f"linear_{kind}_{shape}"
+    return f"linear_{kind}_{_SHAPE_KEYS[tile]}"
 
 
-def entry(software: bool, big: bool = False) -> str:
-    return "main_direct" if software else "main_128" if big else "main"
+def entry(tile: str = "tiled") -> str:
+    return _ENTRIES[tile]
 
 
 def source(w_kind: str, native_f16: bool = False) -> str:
@@ -84,19 +114,16 @@ def source(w_kind: str, native_f16: bool = False) -> str:
     return head + LinearUniforms.wgsl_struct() + f"const W_KIND: u32 = {W_KINDS[w_kind]}u;\n" + load_wgsl("linear")
 
 
-def workgroups(M: int, N: int, batch: int = 1, software: bool = False, big: bool = False) -> tuple[int, int, int]:
-    if software:
-        return ceil_div(N, DIRECT_TILE), ceil_div(M, DIRECT_TILE), batch
-    if big:
-        return ceil_div(N, BIG_TILE), ceil_div(M, BIG_TILE), batch
-    return ceil_div(N, TN), ceil_div(M, TM), batch
+def workgroups(M: int, N: int, batch: int = 1, tile: str = "tiled") -> tuple[int, int, int]:
+    cols, rows = _TILES[tile]
+    return ceil_div(N, cols), ceil_div(M, rows), batch
 
 
 def _opt(t):
     return DUMMY if t is None else t
 
 
-def encode_linear(node, features=(), software=False, big=None) -> list:
+def encode_linear(node, features=(), software=False, big=None, thin=None) -> list:
     x, w, bias, res = (node.inputs[k] for k in ("x", "w", "bias", "residual"))
     act = node.params["act"]
     M = x.numel // w.K
@@ -106,13 +133,13 @@ def encode_linear(node, features=(), software=False, big=None) -> list:
     u = LinearUniforms(M=M, K=w.K, N=w.N, row_words=quant.row_words(w.dtype, w.K),
                        n_groups=quant.groups(w.K), x_batch=0, w_batch=0, out_batch=0,
                        act=ACTS[act], has_bias=int(bias is not None), has_res=int(res is not None))
-    big = big_tiles(M, w.N, 1, software, big)
-    return [Dispatch(kernel_key(w.dtype, native, software, big), source(w.dtype, native), entry(software, big),
+    tile = tiles(M, w.N, 1, software, big, thin)
+    return [Dispatch(kernel_key(w.dtype, native, tile=tile), source(w.dtype, native), entry(tile),
                      u.pack(), [x, w.words, _opt(w.scales), _opt(bias), _opt(res), node.out],
-                     workgroups(M, w.N, 1, software, big))]
+                     workgroups(M, w.N, 1, tile))]
 
 
-def encode_matmul(node, features=(), software=False, big=None) -> list:
+def encode_matmul(node, features=(), software=False, big=None, thin=None) -> list:
     a, b = node.inputs["a"], node.inputs["b"]
     tb = node.params["transpose_b"]
     batch = a.shape[0] if a.ndim == 3 else 1
@@ -121,9 +148,9 @@ def encode_matmul(node, features=(), software=False, big=None) -> list:
     kind = "f32" if tb else "f32_kn"  # [N, K] is the weight layout; [K, N] the plain one
     u = LinearUniforms(M=M, K=K, N=N, row_words=K if tb else N, n_groups=0,
                        x_batch=M * K, w_batch=K * N, out_batch=M * N, act=0, has_bias=0, has_res=0)
-    big = big_tiles(M, N, batch, software, big)
-    return [Dispatch(kernel_key(kind, False, software, big), source(kind), entry(software, big), u.pack(),
-                     [a, b, DUMMY, DUMMY, DUMMY, node.out], workgroups(M, N, batch, software, big))]
+    tile = tiles(M, N, batch, software, big, thin)
+    return [Dispatch(kernel_key(kind, tile=tile), source(kind), entry(tile), u.pack(),
+                     [a, b, DUMMY, DUMMY, DUMMY, node.out], workgroups(M, N, batch, tile))]
 
 
 def _erf(x):

@@ -1,5 +1,6 @@
 """The WebGPU backend: compiles a Plan into pipelines, pooled buffers and bind groups once, then
-replays it with ONE FFI call (`glue.runPlan`) and ONE `queue.submit` per run.
+replays it with ONE FFI call (`glue.replayRead`) and ONE `queue.submit` per run, the copies of its outputs
+into a mappable buffer included (then one `mapAsync`).
 
 Same API as `numpy_backend.NumpyBackend` (constant / packed_weight / write / compile / run), so
 model code cannot tell which backend runs it. Debug mode (`STATICML_DEBUG=1`, or `debug=True`)
@@ -71,7 +72,8 @@ class WebGPUBackend(Backend):
         self.features = tuple(device.info.get("features", ()))
         # kernel variants follow the adapter (linear.variant); tests flip it to exercise both on one adapter
         self.software = device.is_software
-        self.linear_big = None  # None: linear.big_tiles decides per shape; tests force True / False
+        self.linear_big = None     # None: linear.big_tiles decides per shape; tests force True / False
+        self.linear_skinny = None  # None: linear.skinny decides per shape (few rows); tests force True / False
         self.pool = BufferPool(device)
         self.dummy = device.buffer(16, usage.STORAGE_RW)  # bound where an optional input is absent
         self._weights: list[int] = []
@@ -150,13 +152,14 @@ class GPUProgram:
         self._owned_buffers = []  # pooled buffers to hand back
         self._objects = []        # bind groups and the uniform buffer to release
         self._ops = None          # id of the glue's prepared replay record
+        self._reads = None        # (Int32Array [buffer, offset, nbytes] per output, nbytes list): run()'s read back
 
     async def build(self) -> None:
         be, dev = self.backend, self.backend.device
         t_build = time.perf_counter()
         for node in self.plan.nodes:
             encode = ENCODERS[node.op]
-            extra = {"software": be.software, "big": be.linear_big} if node.op in ("linear", "matmul") else {}
+            extra = {"software": be.software, "big": be.linear_big, "thin": be.linear_skinny} if node.op in ("linear", "matmul") else {}
             for d in encode(node, be.features, **extra):
                 self.dispatches.append((node.index, d))
         self._allocate()
@@ -234,12 +237,24 @@ class GPUProgram:
                                               t.offset * ITEMSIZE[t.dtype])
 
     async def run(self, inputs: dict) -> dict:
-        """Write inputs, replay every dispatch in one submit, read the outputs: {name: bytes}."""
+        """Write inputs, replay every dispatch and copy the outputs out in one submit, map them once:
+        {name: bytes}."""
         if self.debug:
             return (await self.run_debug(inputs))["outputs"]
         self.write_inputs(inputs)
-        _replay(self._ops)
-        return {name: await self.read(t) for name, t in self.plan.outputs.items()}
+        if self._reads is None:   # [buffer, byte offset, nbytes] per output, resolved once
+            from ..gpu import webgpu
+
+            spec = [(self._buffer_of(t), t.offset * ITEMSIZE[t.dtype], t.numel * ITEMSIZE[t.dtype])
+                    for t in self.plan.outputs.values()]
+            self._reads = webgpu._i32([v for r in spec for v in r]), [n for *_, n in spec]
+        reads, sizes = self._reads
+        raw = await self.backend.device.replay_read(self._ops, reads)
+        out, at = {}, 0
+        for name, n in zip(self.plan.outputs, sizes):
+            out[name] = raw[at:at + n]
+            at += -(-n // 4) * 4   # each output padded to 4 bytes (copyBufferToBuffer's unit)
+        return out
 
     async def run_debug(self, inputs: dict) -> dict:
         """Submit op by op; read each op's output, check it (debug.check_node), return the trace."""
