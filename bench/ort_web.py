@@ -181,10 +181,10 @@ def add_comparison(site: Path, dtypes, backends=("wasm",)) -> dict:
 
 
 def page_query(dtype: str, backend: str, threads: int, model: str, rounds: int, reps: int, warmup: int,
-               cases=tuple(CASES)) -> str:
+               cases=tuple(CASES), gap_ms: int = 0) -> str:
     app = f"backend=wasm&threads={threads}" if backend == "wasm" else "backend=webgpu"
     return (f"ort-compare.html?dtype={dtype}&{app}&ep={backend}&threads={threads}&model={model}"
-            f"&rounds={rounds}&reps={reps}&warmup={warmup}&cases={','.join(cases)}")
+            f"&rounds={rounds}&reps={reps}&warmup={warmup}&cases={','.join(cases)}" + (f"&gap_ms={gap_ms}" if gap_ms else ""))
 
 
 def summarize(page: dict, backend: str) -> dict:
@@ -204,7 +204,11 @@ def summarize(page: dict, backend: str) -> dict:
             "latency": {k: {e: _stats(v) for e, v in s.items()} for k, s in page["samples"].items()},
             "staticml_vs_ort": {k: round(statistics.median(v), 2) for k, v in page["ratios"].items()},
             "ratios": {k: [round(x, 3) for x in v] for k, v in page["ratios"].items()},
-            "samples": {k: {e: [round(x, 2) for x in v] for e, v in s.items()} for k, s in page["samples"].items()}}
+            "samples": {k: {e: [round(x, 2) for x in v] for e, v in s.items()} for k, s in page["samples"].items()},
+            **({"after_idle": {"gap_ms": page["after_idle"]["gap_ms"],
+                               "latency": {k: {e: _stats(v) for e, v in s.items()}
+                                           for k, s in page["after_idle"]["samples"].items()}}}
+               if "after_idle" in page else {})}
 
 
 def _stats(ms: list) -> dict:
@@ -213,7 +217,8 @@ def _stats(ms: list) -> dict:
             "min_ms": round(s[0], 2), "n": len(s)}
 
 
-def run(dtypes, backend: str, threads: int, rounds: int, reps: int, warmup: int = WARMUP, cases=tuple(CASES)) -> dict:
+def run(dtypes, backend: str, threads: int, rounds: int, reps: int, warmup: int = WARMUP, cases=tuple(CASES),
+        gap_ms: int = 0) -> dict:
     from staticml.builder.serve import make_server
     from harness import chromium
 
@@ -229,7 +234,7 @@ def run(dtypes, backend: str, threads: int, rounds: int, reps: int, warmup: int 
                 driver = chromium.make_driver()
                 try:
                     log(f"{dtype}: staticml on {backend} and ONNX Runtime Web ({rounds} rounds)")
-                    driver.get(f"{base}/{page_query(dtype, backend, threads, models[dtype], rounds, reps, warmup, cases)}")
+                    driver.get(f"{base}/{page_query(dtype, backend, threads, models[dtype], rounds, reps, warmup, cases, gap_ms)}")
                     rows.append(summarize(chromium.await_js(driver, "window.ortCompare"), backend))
                 finally:
                     driver.quit()
@@ -269,6 +274,13 @@ def table(r: dict) -> str:
             lines.append(f"| {model} | {label} | " + " | ".join(cells) + f" | {cos:.5f} |")
     lines.append("cells: median / p90 over all rounds; in brackets staticml ÷ ONNX Runtime Web (the faster of its two "
                  "blocks in each round), the median of per-round ratios: below 1, staticml is faster")
+    for row in r["rows"]:
+        if "after_idle" in row:
+            idle = row["after_idle"]
+            cells = [f"{idle['latency'][k]['staticml']['median_ms']:.1f} vs {idle['latency'][k]['ort']['median_ms']:.1f} ms"
+                     for k in cases if k in idle["latency"]]
+            lines.append(f"after {idle['gap_ms']} ms idle, {row['dtype']}, staticml vs ONNX Runtime Web (median of "
+                         f"single queries): " + ", ".join(cells))
     return "\n".join(lines)
 
 
@@ -282,6 +294,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=5, help="runs per engine, case and round")
     ap.add_argument("--warmup", type=int, default=WARMUP, help="runs per case and engine before the rounds")
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
+    ap.add_argument("--gap-ms", type=int, default=0,
+                    help="also time single queries after the page sat still this long (reps per engine and case)")
     ap.add_argument("--json", help="also write the JSON here")
     ap.add_argument("--stage", metavar="DIR", help="only write the site into DIR (for the GPU machine) and print the pages")
     ap.add_argument("--summarize", nargs="+", metavar="FILE", help="the table of JSON files the page posted")
@@ -310,9 +324,9 @@ def main(argv=None) -> int:
             models = stage(Path(args.stage), dtypes, args.backend)
             for dtype in dtypes:
                 print(page_query(dtype, args.backend, args.threads, models[dtype], args.rounds, args.reps, args.warmup,
-                                 cases))
+                                 cases, args.gap_ms))
             return 0
-        result = run(dtypes, args.backend, args.threads, args.rounds, args.reps, args.warmup, cases)
+        result = run(dtypes, args.backend, args.threads, args.rounds, args.reps, args.warmup, cases, args.gap_ms)
     result["table"] = table(result)
     text = json.dumps(result, indent=1)
     print(text)

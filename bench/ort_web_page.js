@@ -6,10 +6,13 @@
 //   model      the ONNX file to open (under ort/);  ep  ONNX Runtime's execution provider: wasm | webgpu
 //   threads    ONNX Runtime's wasm threads (the same number staticml gets)
 //   rounds, reps, warmup, settle_ms   (see bench/ort_web.py);  cases  which cases (comma-separated; default all)
+//   gap_ms     if > 0, after the rounds: `reps` single queries per engine and case, each after the page sat still
+//              gap_ms (the engines alternate, ORT first in even reps): what a visitor's query after a pause costs
 //   report     a path to POST the JSON result to (the GPU kit's contract); it is also left in window.ortCompare.
 const params = new URLSearchParams(location.search);
 const num = (name, dflt) => (params.has(name) ? Number(params.get(name)) : dflt);
 const rounds = num("rounds", 7), reps = num("reps", 5), warmup = num("warmup", 8), settleMs = num("settle_ms", 500);
+const gapMs = num("gap_ms", 0);
 const threads = num("threads", 1), ep = params.get("ep") || "wasm", model = params.get("model");
 const report = params.get("report");
 
@@ -115,6 +118,21 @@ async function run() {
       result.samples[name].staticml.push(...mine);
       result.samples[name].ort.push(...before, ...after);
       result.ratios[name].push(median(mine) / Math.min(median(before), median(after)));
+    }
+  }
+  if (gapMs > 0) {
+    result.after_idle = { gap_ms: gapMs, samples: {} };
+    for (const [name, c] of Object.entries(inputs.cases)) {
+      const s = result.after_idle.samples[name] = { staticml: [], ort: [] };
+      for (let r = 0; r < reps; r++) {
+        for (const engine of r % 2 ? ["staticml", "ort"] : ["ort", "staticml"]) {
+          await sleep(gapMs);
+          const t = performance.now();
+          await engines[engine](c);
+          s[engine].push(performance.now() - t);
+        }
+      }
+      log(`${name} after ${gapMs} ms idle: staticml ${median(s.staticml).toFixed(1)} ms, ORT ${median(s.ort).toFixed(1)} ms`);
     }
   }
   return result;

@@ -11,7 +11,8 @@
 #        ops                    bench-ops.html host_overhead (issue 3)
 #        ortgpu ortcpu          bench/ort_web.py's page (stage.py --ort f32): staticml vs ONNX Runtime Web on f32
 #                               MiniLM, on WebGPU (both) or on the CPU (staticml's kernels, ORT's wasm EP; one
-#                               thread: the kit's server sends no COOP/COEP); ROUNDS (7), REPS, WARMUP
+#                               thread: the kit's server sends no COOP/COEP); ROUNDS (7), REPS, WARMUP, GAP_MS
+#                               (single queries after that much idle, after the rounds)
 #        skinny                 bench-ops.html: the linear kernel's 64x64 tiles vs main_skinny at M = 1..1024
 #                               (f32, q8; 20 linears per replay)
 #        idle                   bench.html?probe=1&idle=GAPS (0,100,500,1500): f32 queries after the page sat
@@ -73,7 +74,7 @@ for v in "$@"; do
   ops) page="bench-ops.html?sections=host_overhead" ;;
   ortgpu|ortcpu)
     [ $v = ortgpu ] && app="backend=webgpu&ep=webgpu" || app="backend=wasm&ep=wasm"
-    page="ort-compare.html?dtype=f32&$app&threads=1&model=minilm-f32.onnx&rounds=${ROUNDS:-7}&reps=${REPS:-10}&warmup=${WARMUP:-8}${CASES+&cases=$CASES}" ;;
+    page="ort-compare.html?dtype=f32&$app&threads=1&model=minilm-f32.onnx&rounds=${ROUNDS:-7}&reps=${REPS:-10}&warmup=${WARMUP:-8}${CASES+&cases=$CASES}${GAP_MS+&gap_ms=$GAP_MS}" ;;
   skinny) page="bench-ops.html?sections=matmul_throughput&matmul_throughput=%7B%22shapes%22%3A%5B%5B1%2C384%2C384%5D%2C%5B1%2C384%2C1536%5D%2C%5B1%2C1536%2C384%5D%2C%5B16%2C384%2C384%5D%2C%5B16%2C384%2C1536%5D%2C%5B16%2C1536%2C384%5D%2C%5B32%2C384%2C384%5D%2C%5B32%2C384%2C1536%5D%2C%5B32%2C1536%2C384%5D%2C%5B64%2C384%2C384%5D%2C%5B64%2C384%2C1536%5D%2C%5B64%2C1536%2C384%5D%2C%5B128%2C384%2C384%5D%2C%5B128%2C384%2C1536%5D%2C%5B128%2C1536%2C384%5D%2C%5B256%2C384%2C384%5D%2C%5B256%2C384%2C1536%5D%2C%5B256%2C1536%2C384%5D%2C%5B1024%2C384%2C384%5D%2C%5B1024%2C384%2C1536%5D%2C%5B1024%2C1536%2C384%5D%5D%2C%22dtypes%22%3A%5B%22f32%22%2C%22q8%22%5D%2C%22tiles%22%3A%5B%22tiled%22%2C%22skinny%22%5D%2C%22repeat%22%3A20%7D" ;;
   idle) page="bench.html?dtype=f32&backend=webgpu&probe=1&reps=${REPS:-6}&warmup=${WARMUP:-5}&idle=${GAPS:-0,100,500,1500}&cases=${CASES:-short_1,batch_32}" ;;
   smoke) page="bench-ops.html?sections=matmul_throughput&matmul_throughput=%7B%22shapes%22%3A%5B%5B4096%2C384%2C1536%5D%5D%2C%22dtypes%22%3A%5B%22f32%22%2C%22f16%22%5D%7D" ;;

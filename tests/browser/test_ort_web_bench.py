@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 def test_both_engines_embed_like_sentence_transformers_in_one_page(tmp_path):
     out = tmp_path / "ort.json"
     done = subprocess.run([sys.executable, str(REPO / "bench" / "ort_web.py"), "--dtypes", "f32,q8", "--threads", "2",
-                           "--rounds", "1", "--reps", "1", "--warmup", "1", "--json", str(out)],
+                           "--rounds", "1", "--reps", "1", "--warmup", "1", "--gap-ms", "30", "--json", str(out)],
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     r = json.loads(out.read_text())
@@ -37,7 +37,12 @@ def test_both_engines_embed_like_sentence_transformers_in_one_page(tmp_path):
             # the ratio is taken against the faster of ORT's two blocks (with one run each: its minimum)
             assert row["staticml_vs_ort"][case] == pytest.approx(lat["staticml"]["median_ms"] / lat["ort"]["min_ms"],
                                                                  abs=0.006)
+        # --gap-ms: one query per engine and case after 30 ms of idle
+        assert row["after_idle"]["gap_ms"] == 30
+        assert {k: {e: s["n"] for e, s in v.items()} for k, v in row["after_idle"]["latency"].items()} == {
+            k: {"staticml": 1, "ort": 1} for k in cases}
     # the batch of 32 is padded to its longest text for ONNX Runtime (as transformers.js pads)
     assert len(r["tokens"]["batch_32"]) == 32 and max(r["tokens"]["passage_250"]) <= 256
     assert "| f32 | ONNX Runtime Web 1.30.0 wasm, 2 thread(s) |" in done.stdout
     assert "| int8 dynamic | ONNX Runtime Web 1.30.0 wasm, 2 thread(s) |" in done.stdout
+    assert "after 30 ms idle, q8, staticml vs ONNX Runtime Web" in done.stdout

@@ -78,10 +78,13 @@ async def matmul_throughput(args_json: str) -> str:
     """GFLOP/s of the linear kernel per weight dtype and shape (M, K, N). Optional args: "tiles", the kernel
     variants to force (linear.tiles' names "tiled", "big", "skinny"; default: what the shape picks), and
     "repeat", independent linears on the same x and weight per replay (one pass), so that a kernel of a
-    few microseconds is not timed against a round trip to the GPU."""
+    few microseconds is not timed against a round trip to the GPU. Where the device has `timestamp-query`,
+    each row also has "gpu_us": the median GPU time of one linear from per-dispatch timestamps, taken right
+    after ~0.3 s of back-to-back replays (a GPU left idle runs at a fraction of its clock)."""
     args = json.loads(args_json)
     be = await _backend()
     repeat = int(args.get("repeat", 1))
+    from ..runtime import profile
     rows = []
     for M, K, N in args["shapes"]:
         for dtype in args["dtypes"]:
@@ -98,9 +101,15 @@ async def matmul_throughput(args_json: str) -> str:
                 prog.write_inputs({"x": f32_data(M * K, 7)})
                 seconds = await _time(lambda: _replay(prog._ops)) / repeat
                 chosen = linear.tiles(M, N, 1, be.software, be.linear_big, be.linear_skinny)
-                rows.append({"dtype": dtype, "M": M, "K": K, "N": N, "tile": chosen, "repeat": repeat,
-                             "ms": round(seconds * 1e3, 4), "gflops": round(2 * M * K * N / seconds / 1e9, 3),
-                             "kernel": linear.kernel_key(dtype, linear.f16_native(be.features), chosen)})
+                row = {"dtype": dtype, "M": M, "K": K, "N": N, "tile": chosen, "repeat": repeat,
+                       "ms": round(seconds * 1e3, 4), "gflops": round(2 * M * K * N / seconds / 1e9, 3),
+                       "kernel": linear.kernel_key(dtype, linear.f16_native(be.features), chosen)}
+                if be.device.has_timestamps:
+                    await _time(lambda: _replay(prog._ops), min_s=0.3, max_reps=10_000)   # clocks up
+                    samples = [await be.device.profile(prog._ops, per_dispatch=True) for _ in range(3)]
+                    us = sorted(profile.per_dispatch_median(samples))[repeat // 2] / 1e3
+                    row.update(gpu_us=round(us, 2), gpu_gflops=round(2 * M * K * N / us / 1e3, 1))
+                rows.append(row)
                 prog.release()
             be.linear_big = be.linear_skinny = None
             be.release_weights()

@@ -23,8 +23,11 @@ BIG_TILE, BIG_TK = 128, 16  # main_128
 # has 132); below that the 4x larger tiles leave SMs idle and the 64x64 kernel is faster
 BIG_MIN_WORKGROUPS = 264
 SKINNY_ROWS, SKINNY_COLS = 16, 8  # main_skinny's tile
-# main_skinny up to this many rows: it re-reads the weights once per 16 rows (from L2), main once per 64
-SKINNY_MAX_M = 32
+# main_skinny up to this many rows (it re-reads the weights once per 16 rows, from L2; main once per 64).
+# GPU time per linear on an H200 (bench/results/h200-2026-11-21-skinny.json): skinny 2.2-9x faster at M <= 128,
+# 0.8-3.2x at M = 256 (MiniLM's batch of 8 and the 250-token passage: 2.7 -> 1.3 and 3.1 -> 1.7 ms per forward),
+# 0.5-0.97x at M = 1024
+SKINNY_MAX_M = 256
 # W_KIND constants of linear.wgsl; "f32_kn" is a dense [K, N] right-hand side (batched matmul)
 W_KINDS = {"f32": 0, "f16": 1, "q8": 2, "q4": 3, "f32_kn": 4}
 ACTS = {"none": 0, "gelu_erf": 1, "gelu_tanh": 2, "silu": 3, "relu": 4}
