@@ -15,12 +15,19 @@ const TM: u32 = 64u;
 const TN: u32 = 64u;
 const TK: u32 = 32u;
 // Tiles stored k-major as vec4s of 4 consecutive rows (xs) / columns (ws), so the inner loop is
-// 4 vector multiply-adds per k: xs[k * 16 + m / 4][m % 4] = x[m0 + m, k0 + k].
+// 4 vector multiply-adds per k: xs[at(k, m / 4)][m % 4] = x[m0 + m, k0 + k].
 var<workgroup> xs: array<vec4<f32>, 512>;
 var<workgroup> ws: array<vec4<f32>, 512>;
 
+// vec4 c (of 16) of k row k lives at k * 16 + (c ^ (k % 16)): the loaders write 32 k rows per warp, 256 bytes
+// apart, which without the XOR all land in the same banks (32-way conflicts); reads stay conflict-free (a k row's
+// 16 vec4 are only permuted). As put_w2 does for main_128.
+fn at(k: u32, c: u32) -> u32 {
+  return k * 16u + (c ^ (k % 16u));
+}
+
 fn put_w(k: u32, n: u32, v: f32) {
-  ws[k * 16u + n / 4u][n % 4u] = v;
+  ws[at(k, n / 4u)][n % 4u] = v;
 }
 
 // Loads W[n0.., k0..] (64 columns x 32 k) into ws as f32, dequantizing on the way.
@@ -114,13 +121,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let k = idx % TK;
       var v = 0.0;
       if (m0 + m < u.M && k0 + k < u.K) { v = x[xb + (m0 + m) * u.K + k0 + k]; }
-      xs[k * 16u + m / 4u][m % 4u] = v;
+      xs[at(k, m / 4u)][m % 4u] = v;
     }
     load_w(k0, n0, wb, t);
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
-      let a = xs[k * 16u + lid.y];
-      let b = ws[k * 16u + lid.x];
+      let a = xs[at(k, lid.y)];
+      let b = ws[at(k, lid.x)];
       acc[0] += a.x * b;
       acc[1] += a.y * b;
       acc[2] += a.z * b;

@@ -25,11 +25,13 @@ def test_linear_big_tiles_only_for_large_grids():
 def test_linear_skinny_tiles_for_few_rows():
     """A short query (16 rows) or a search query against a corpus runs main_skinny: N / 8 workgroups
     instead of N / 64, unless the adapter is software or a test forces the variant."""
-    assert linear.tiles(16, 384) == "skinny" and linear.tiles(1, 100_000) == "skinny"
-    assert linear.tiles(linear.SKINNY_MAX_M, 1536) == "skinny" and linear.tiles(linear.SKINNY_MAX_M + 1, 1536) == "tiled"
+    assert linear.tiles(16, 384, K=384) == "skinny" and linear.tiles(1, 100_000, K=384) == "skinny"   # a search
+    assert linear.tiles(64, 1536, K=384) == "skinny" and linear.tiles(65, 1536, K=384) == "tiled"    # wide outputs
+    assert linear.tiles(256, 384, K=1536) == "skinny" and linear.tiles(256, 384, K=384) == "skinny"
+    assert linear.tiles(linear.SKINNY_MAX_M + 1, 384, K=1536) == "tiled"
     assert linear.tiles(65536, 384) == "big" and linear.tiles(4096, 384) == "tiled"
     assert linear.tiles(16, 384, software=True) == "direct" and linear.tiles(16, 384, software=True, thin=True) == "direct"
-    assert linear.tiles(4096, 384, thin=True) == "skinny" and linear.tiles(16, 384, thin=False) == "tiled"
+    assert linear.tiles(4096, 384, thin=True) == "skinny" and linear.tiles(16, 384, thin=False, K=384) == "tiled"
     assert linear.tiles(65536, 384, big=True, thin=True) == "skinny"     # thin wins: the test forcing it means it
     assert linear.workgroups(16, 384, tile="skinny") == (48, 1, 1) and linear.workgroups(17, 1536, 2, "skinny") == (192, 2, 2)
     assert linear.kernel_key("f16", True, "skinny") == "linear_f16native_skinny16x8" and linear.entry("skinny") == "main_skinny"

@@ -100,7 +100,7 @@ async def matmul_throughput(args_json: str) -> str:
                 prog = await be.compile(plan, debug_mode=False)
                 prog.write_inputs({"x": f32_data(M * K, 7)})
                 seconds = await _time(lambda: _replay(prog._ops)) / repeat
-                chosen = linear.tiles(M, N, 1, be.software, be.linear_big, be.linear_skinny)
+                chosen = linear.tiles(M, N, 1, be.software, be.linear_big, be.linear_skinny, K)
                 row = {"dtype": dtype, "M": M, "K": K, "N": N, "tile": chosen, "repeat": repeat,
                        "ms": round(seconds * 1e3, 4), "gflops": round(2 * M * K * N / seconds / 1e9, 3),
                        "kernel": linear.kernel_key(dtype, linear.f16_native(be.features), chosen)}

@@ -4,7 +4,7 @@ Register-tiled kernels on real GPUs: `main`, a 64x64 output tile per workgroup o
 thread 4x4 outputs, K walked 32 at a time through workgroup memory; and `main_128` for large M, a
 128x128 tile, 8x8 outputs per thread, K in steps of 16 (twice the multiply-adds per workgroup-memory
 load), chosen when its grid still gives every SM-sized slot >= 2 workgroups (`big_tiles`).
-`main_skinny` for few rows (M <= SKINNY_MAX_M: a short query, a search's query against a corpus): a
+`main_skinny` for few rows (`skinny`: a short query, a search's query against a corpus): a
 16-row x 8-column tile per workgroup whose 256 threads split K in 32 lanes, so even M = 1 gets N / 8
 workgroups. `main_direct` (no workgroup memory) serves CPU-emulated adapters. Weights are [N, K] in the packed layouts of
 `staticml.quant`; dequantization happens while the weight tile is loaded (never a separate pass).
@@ -23,11 +23,13 @@ BIG_TILE, BIG_TK = 128, 16  # main_128
 # has 132); below that the 4x larger tiles leave SMs idle and the 64x64 kernel is faster
 BIG_MIN_WORKGROUPS = 264
 SKINNY_ROWS, SKINNY_COLS = 16, 8  # main_skinny's tile
-# main_skinny up to this many rows (it re-reads the weights once per 16 rows, from L2; main once per 64).
-# GPU time per linear on an H200 (bench/results/h200-2026-11-21-skinny.json): skinny 2.2-9x faster at M <= 128,
-# 0.8-3.2x at M = 256 (MiniLM's batch of 8 and the 250-token passage: 2.7 -> 1.3 and 3.1 -> 1.7 ms per forward),
-# 0.5-0.97x at M = 1024
+# main_skinny up to this many rows (it re-reads the weights once per 16 rows, from L2; main once per 64), and
+# above SKINNY_WIDE_M rows only where N <= K: wide outputs (MiniLM's 384 -> 1536) re-read the most weights.
+# GPU time per linear on an H200 against main with its swizzle (bench/results/h200-2026-11-21-skinny.json):
+# skinny 1.5-5.6x faster at M <= 64, at M = 128-256 1.6-3.8x where N <= K but 0.7-1.1x where N > K, 0.3-0.7x at
+# M = 1024
 SKINNY_MAX_M = 256
+SKINNY_WIDE_M = 64
 # W_KIND constants of linear.wgsl; "f32_kn" is a dense [K, N] right-hand side (batched matmul)
 W_KINDS = {"f32": 0, "f16": 1, "q8": 2, "q4": 3, "f32_kn": 4}
 ACTS = {"none": 0, "gelu_erf": 1, "gelu_tanh": 2, "silu": 3, "relu": 4}
@@ -75,21 +77,22 @@ def big_tiles(M: int, N: int, batch: int = 1, software: bool = False, force: boo
     return ceil_div(M, BIG_TILE) * ceil_div(N, BIG_TILE) * batch >= BIG_MIN_WORKGROUPS
 
 
-def skinny(M: int, software: bool = False, force: bool = None) -> bool:
-    """main_skinny for M rows? force (tests, benchmarks) overrides the row rule; never on software adapters."""
+def skinny(M: int, software: bool = False, force: bool = None, N: int = 0, K: int = 0) -> bool:
+    """main_skinny for M rows of K -> N? force (tests, benchmarks) overrides the rule; never on software adapters."""
     if software:
         return False
     if force is not None:
         return force
-    return M <= SKINNY_MAX_M
+    return M <= SKINNY_WIDE_M or (M <= SKINNY_MAX_M and N <= K)
 
 
-def tiles(M: int, N: int, batch: int = 1, software: bool = False, big: bool = None, thin: bool = None) -> str:
-    """Which kernel runs this shape: "direct" (software adapters), "skinny", "big" (main_128) or "tiled".
+def tiles(M: int, N: int, batch: int = 1, software: bool = False, big: bool = None, thin: bool = None,
+          K: int = 0) -> str:
+    """Which kernel runs this M x K -> N shape: "direct" (software adapters), "skinny", "big" (main_128) or "tiled".
     big / thin force main_128 / main_skinny on or off (None: the shape decides; thin wins over big)."""
     if software:
         return "direct"
-    if skinny(M, software, thin):
+    if skinny(M, software, thin, N, K):
         return "skinny"
     return "big" if big_tiles(M, N, batch, software, big) else "tiled"
 
@@ -136,7 +139,7 @@ def encode_linear(node, features=(), software=False, big=None, thin=None) -> lis
     u = LinearUniforms(M=M, K=w.K, N=w.N, row_words=quant.row_words(w.dtype, w.K),
                        n_groups=quant.groups(w.K), x_batch=0, w_batch=0, out_batch=0,
                        act=ACTS[act], has_bias=int(bias is not None), has_res=int(res is not None))
-    tile = tiles(M, w.N, 1, software, big, thin)
+    tile = tiles(M, w.N, 1, software, big, thin, w.K)
     return [Dispatch(kernel_key(w.dtype, native, tile=tile), source(w.dtype, native), entry(tile),
                      u.pack(), [x, w.words, _opt(w.scales), _opt(bias), _opt(res), node.out],
                      workgroups(M, w.N, 1, tile))]
@@ -151,7 +154,7 @@ def encode_matmul(node, features=(), software=False, big=None, thin=None) -> lis
     kind = "f32" if tb else "f32_kn"  # [N, K] is the weight layout; [K, N] the plain one
     u = LinearUniforms(M=M, K=K, N=N, row_words=K if tb else N, n_groups=0,
                        x_batch=M * K, w_batch=K * N, out_batch=M * N, act=0, has_bias=0, has_res=0)
-    tile = tiles(M, N, batch, software, big, thin)
+    tile = tiles(M, N, batch, software, big, thin, K)
     return [Dispatch(kernel_key(kind, tile=tile), source(kind), entry(tile), u.pack(),
                      [a, b, DUMMY, DUMMY, DUMMY, node.out], workgroups(M, N, batch, tile))]
 
