@@ -1,12 +1,20 @@
 """The demo's search corpus: one document per documented public function, class and method of the
-Python standard library, taken from the running interpreter's own docstrings (no download).
+Python standard library, taken from the interpreter's own docstrings (no download).
 
-The corpus depends only on the Python version that builds it; `python build.py corpus` prints it.
+The corpus depends only on the Python version that builds it: it is read in a fresh, isolated interpreter
+(`python -I`), because libraries the build process has imported patch the standard library (transformers adds
+`logging.Logger.warning_once`, others replace `inspect.getfile`), and a corpus that changed with them gave the
+index a new content hash, and a new embedding run, on builds that changed nothing.
+`python -I py_src/staticml/builder/demo_corpus.py OUT.json` writes it.
 """
 import importlib
 import inspect
+import json
+import subprocess
 import sys
+import tempfile
 import warnings
+from pathlib import Path
 
 # Modules that do something when imported (open a browser, print, start Tk) or are not documentation.
 SKIP = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "test", "lib2to3", "ensurepip",
@@ -55,7 +63,17 @@ def _documents_of(module) -> list[dict]:
 
 
 def stdlib_documents() -> list[dict]:
-    """[{id, text}], sorted by id, duplicates of text removed (first id wins)."""
+    """[{id, text}], sorted by id, duplicates of text removed (first id wins), read in a fresh `python -I`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "corpus.json"
+        done = subprocess.run([sys.executable, "-I", __file__, str(out)], capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise RuntimeError(f"reading the standard library's docstrings failed:\n{done.stderr[-2000:]}")
+        return json.loads(out.read_text())
+
+
+def _scan() -> list[dict]:
+    """stdlib_documents() in this interpreter, whatever it has imported."""
     out, seen = [], set()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -71,3 +89,7 @@ def stdlib_documents() -> list[dict]:
                     seen.add(doc["text"])
                     out.append(doc)
     return sorted(out, key=lambda d: d["id"])
+
+
+if __name__ == "__main__":
+    Path(sys.argv[1]).write_text(json.dumps(_scan()))
