@@ -91,20 +91,24 @@ def test_views_and_misuse_are_explained():
 
 def test_kernel_variant_follows_the_adapter():
     """f16 weights use native f16 only with shader-f16 (SwiftShader lacks it, so this is checked here);
-    CPU-emulated adapters get the direct linear kernel, real GPUs the 64x64 tiled one."""
+    CPU-emulated adapters get the direct linear kernel, real GPUs the 64x64 tiled one, or main_skinny for few rows."""
     from staticml.ops import linear as linear_family
 
     be = NumpyBackend()
     plan = Plan()
-    x = plan.input("x", (3, 40))
+    x = plan.input("x", (300, 40))
     node = ops.linear(x, be.weight("w", np.ones((5, 40), np.float32), "f16")).node
     unpack = linear_family.encode_linear(node, features=("timestamp-query",), software=False)[0]
     native = linear_family.encode_linear(node, features=("shader-f16",), software=False)[0]
     direct = linear_family.encode_linear(node, features=(), software=True)[0]
     assert unpack.key == "linear_f16_64x64x32" and "enable f16" not in unpack.source
-    assert "unpack2x16float" in unpack.source and unpack.entry == "main" and unpack.groups == (1, 1, 1)
+    assert "unpack2x16float" in unpack.source and unpack.entry == "main" and unpack.groups == (1, 5, 1)
     assert native.key == "linear_f16native_64x64x32" and native.source.startswith("enable f16;")
     assert direct.key == "linear_f16_direct32x32" and direct.entry == "main_direct"
+    few = ops.linear(plan.input("y", (3, 40)), be.weight("v", np.ones((5, 40), np.float32), "f16")).node
+    thin = linear_family.encode_linear(few, features=("shader-f16",), software=False)[0]
+    assert thin.key == "linear_f16native_skinny16x8" and thin.entry == "main_skinny" and thin.groups == (1, 1, 1)
+    assert linear_family.encode_linear(few, features=(), software=True)[0].entry == "main_direct"
     # the q8 kernel never asks for f16, whatever the adapter has
     q8 = ops.linear(x, be.weight("q", np.ones((5, 40), np.float32), "q8")).node
     assert "enable f16" not in linear_family.encode_linear(q8, features=("shader-f16",))[0].source

@@ -64,7 +64,7 @@ def f16_native(features) -> bool:
 
 def variant(software: bool) -> str:
     """"direct" on CPU-emulated adapters (SwiftShader: workgroup memory and barriers only cost there),
-    "tiled" (64x64 shared-memory tiles) on real GPUs."""
+    "tiled" on real GPUs (shared-memory tiles; per shape main_skinny, 64x64 or 128x128: `tiles`)."""
     return "direct" if software else "tiled"
 
 
