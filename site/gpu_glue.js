@@ -265,25 +265,31 @@ const STAGING_KEEP = 4;
 
 export async function replayRead(id, reads) {
   const dev = needDevice();
-  dev.pushErrorScope("validation");
-  const encoder = dev.createCommandEncoder();
-  encodeReplay(encoder, get(id));
   const sizes = [];
   for (let i = 0; i < reads.length; i += 3) sizes.push(Math.ceil(reads[i + 2] / 4) * 4);
   const total = sizes.reduce((a, b) => a + b, 0);
   const k = stagingPool.findIndex((b) => b.size >= total);
   const staging = k >= 0 ? stagingPool.splice(k, 1)[0]
     : dev.createBuffer({ size: total, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  for (let i = 0, j = 0, at = 0; i < reads.length; i += 3, j++) {
-    encoder.copyBufferToBuffer(get(reads[i]), reads[i + 1], staging, at, sizes[j]);
-    at += sizes[j];
-  }
-  dev.queue.submit([encoder.finish()]);
-  const invalid = dev.popErrorScope();
   try {
-    await staging.mapAsync(GPUMapMode.READ, 0, total);
+    let invalid;
+    dev.pushErrorScope("validation");
+    try {
+      const encoder = dev.createCommandEncoder();
+      encodeReplay(encoder, get(id));
+      for (let i = 0, j = 0, at = 0; i < reads.length; i += 3, j++) {
+        encoder.copyBufferToBuffer(get(reads[i]), reads[i + 1], staging, at, sizes[j]);
+        at += sizes[j];
+      }
+      dev.queue.submit([encoder.finish()]);
+    } finally {
+      invalid = dev.popErrorScope();   // popped even when encoding threw, so scopes never pile up
+    }
+    let mapFailure = null;
+    await staging.mapAsync(GPUMapMode.READ, 0, total).catch((e) => { mapFailure = e; });
     const error = await invalid;
     if (error) throw new Error(`WebGPU rejected a plan's replay: ${error.message}`);
+    if (mapFailure) throw mapFailure;
     return new Uint8Array(staging.getMappedRange(0, total).slice(0));
   } finally {
     if (staging.mapState === "mapped") staging.unmap();

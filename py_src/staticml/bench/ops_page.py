@@ -12,7 +12,7 @@ from array import array
 
 from ..gpu import usage, webgpu
 from ..ops import linear, matmul
-from ..runtime import Plan, ops
+from ..runtime import Plan, ops, profile
 from ..runtime.webgpu_backend import WebGPUBackend, _replay
 
 _state = {}
@@ -84,14 +84,13 @@ async def matmul_throughput(args_json: str) -> str:
     args = json.loads(args_json)
     be = await _backend()
     repeat = int(args.get("repeat", 1))
-    from ..runtime import profile
+    forced = {None: (None, None), "tiled": (False, False), "big": (True, False), "skinny": (False, True)}
     rows = []
     for M, K, N in args["shapes"]:
         for dtype in args["dtypes"]:
             words, scales = weight_data(dtype, N, K, M + K + N)
             w = be.packed_weight("w", dtype, N, K, words, scales)
             for tile in args.get("tiles", [None]):
-                forced = {None: (None, None), "tiled": (False, False), "big": (True, False), "skinny": (False, True)}
                 be.linear_big, be.linear_skinny = forced[tile]
                 plan = Plan("mm")
                 x = plan.input("x", (M, K))
