@@ -87,6 +87,25 @@ class Case:
         return await self.extractor.encode(self.texts, batch_size=self.batch_size)
 
 
+async def forward_parts(forwards) -> dict:
+    """One pass over the forwards cut into their parts (ms, summed over forwards): write + encode + submit
+    (host), wait for the GPU, read back."""
+    out = {"host": 0.0, "wait": 0.0, "readback": 0.0}
+    for prog, inputs, *_ in forwards:
+        t0 = time.perf_counter()
+        prog.write_inputs(inputs)
+        _replay(prog._ops)
+        out["host"] += _ms(t0)
+        t0 = time.perf_counter()
+        await _idle()
+        out["wait"] += _ms(t0)
+        t0 = time.perf_counter()
+        for t in prog.plan.outputs.values():
+            await prog.read(t)
+        out["readback"] += _ms(t0)
+    return out
+
+
 async def case(extractor, args: dict) -> dict:
     """Time one input set (see the module docstring). args: case, repeat, batch_size, reps, warmup, profile."""
     c = await Case.prepare(extractor, args)
@@ -106,23 +125,10 @@ async def case(extractor, args: dict) -> dict:
         for prog, inputs, *_ in forwards:
             await prog.run(inputs)
         fwd.append(_ms(t0))
-        # the same forward cut into its parts: write + encode + submit (host), wait for the GPU, read back
-        h = w = r = 0.0
-        for prog, inputs, *_ in forwards:
-            t0 = time.perf_counter()
-            prog.write_inputs(inputs)
-            _replay(prog._ops)
-            h += _ms(t0)
-            t0 = time.perf_counter()
-            await _idle()
-            w += _ms(t0)
-            t0 = time.perf_counter()
-            for t in prog.plan.outputs.values():
-                await prog.read(t)
-            r += _ms(t0)
-        host.append(h)
-        wait.append(w)
-        readback.append(r)
+        parts = await forward_parts(forwards)
+        host.append(parts["host"])
+        wait.append(parts["wait"])
+        readback.append(parts["readback"])
         if be.device.has_timestamps:
             g = 0.0
             for prog, inputs, *_ in forwards:

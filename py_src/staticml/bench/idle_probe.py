@@ -19,8 +19,7 @@ e2e, the stages and gpu are three separate sleeps and runs: each is a first run 
 import asyncio
 import time
 
-from ..runtime.webgpu_backend import _replay
-from .gpu_probe import Case, _idle, _ms, _stats
+from .gpu_probe import Case, _ms, _stats, forward_parts
 
 DEFAULT_GAPS_MS = (0, 100, 500, 2000)
 
@@ -39,21 +38,9 @@ async def _forward_stages(c: Case, on_gpu: bool) -> dict:
         for prog, inputs, *_ in c.forwards:
             await prog.run(inputs)
         return {"forward": _ms(t0)}
-    out = {"host": 0.0, "wait": 0.0, "readback": 0.0}
-    t_all = time.perf_counter()
-    for prog, inputs, *_ in c.forwards:
-        t0 = time.perf_counter()
-        prog.write_inputs(inputs)
-        _replay(prog._ops)
-        out["host"] += _ms(t0)
-        t0 = time.perf_counter()
-        await _idle()
-        out["wait"] += _ms(t0)
-        t0 = time.perf_counter()
-        for t in prog.plan.outputs.values():
-            await prog.read(t)
-        out["readback"] += _ms(t0)
-    out["forward"] = _ms(t_all)
+    t0 = time.perf_counter()
+    out = await forward_parts(c.forwards)
+    out["forward"] = _ms(t0)
     return out
 
 
