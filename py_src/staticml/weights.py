@@ -1,8 +1,10 @@
 """A converted model's tensors in GPU buffers or in the CPU kernels' wasm memory
 (model_cache/README.md describes the manifest).
 
-Python reads the manifest and decides the layout: one GPU buffer (or one wasm memory block) per tensor.
-The JS model loader (site/model_loader.js, `staticml_models`) moves the bytes from the shard it fetched
+Python reads the manifest and decides the layout: one GPU buffer (or one wasm memory block) per tensor,
+except for sibling Linear layers that read the same input (`SIBLING_LINEARS`, e.g. BERT's query / key /
+value): their weights share one buffer, back to back, and so do their biases and their quantization scales,
+so a model can run them as one matmul over the rows of all three (`fused_groups`). The JS model loader (site/model_loader.js, `staticml_models`) moves the bytes from the shard it fetched
 or kept in IndexedDB straight into them (queue.writeBuffer, or a copy into the wasm memory), so weights
 never enter the Python heap; only the JSON plan below crosses the FFI.
 """
@@ -18,14 +20,47 @@ FORMAT_VERSION = 1   # the manifest format model_cache/convert.py writes (that p
 WEIGHT_USAGE = usage.STORAGE | usage.COPY_DST | usage.COPY_SRC   # COPY_SRC: verify() reads them back
 
 
-def upload_plan(manifest: dict, buffer_ids: dict[str, int]) -> list[list[int]]:
+# Linear layers that read the same input, by the last part of the checkpoint's names: loaded side by side,
+# a [N1 + N2 + N3, K] weight in one buffer, they run as one matmul (3 launches -> 1 per layer; on a GPU the
+# bigger N also fills more of it: MiniLM's q/k/v at 16 rows on an H200 took 3 x 12.5 us, one N = 1536 linear 23 us).
+SIBLING_LINEARS = (("query", "key", "value"),)
+
+
+def fused_groups(manifest: dict) -> list[list[str]]:
+    """Tensors to place back to back in one buffer, in order: per sibling set whose weights are all there
+    with one dtype, one quantization scheme and one K, the weights, then (if every one has one) the f32
+    biases, then (q8 / q4) the scales. Every other tensor gets a buffer of its own."""
+    tensors = {t["name"]: t for t in manifest["tensors"]}
+    groups = []
+    for t in manifest["tensors"]:
+        for names in SIBLING_LINEARS:
+            if not t["name"].endswith(f".{names[0]}.weight"):
+                continue
+            stem = t["name"][:-len(f"{names[0]}.weight")]
+            ws = [tensors.get(f"{stem}{n}.weight") for n in names]
+            if any(w is None or len(w["shape"]) != 2 for w in ws):
+                continue
+            if len({(w["dtype"], w["shape"][1], (w.get("quant") or {}).get("scheme")) for w in ws}) != 1:
+                continue
+            groups.append([w["name"] for w in ws])
+            biases = [tensors.get(f"{stem}{n}.bias") for n in names]
+            if all(b is not None and b["dtype"] == "f32" for b in biases):
+                groups.append([b["name"] for b in biases])
+            scales = [(w.get("quant") or {}).get("scales") for w in ws]
+            if all(s in tensors for s in scales):
+                groups.append(scales)
+    return groups
+
+
+def upload_plan(manifest: dict, where: dict[str, tuple[int, int]]) -> list[list[int]]:
     """[[shard, byte offset in shard, buffer id, byte offset in buffer, nbytes], ...] covering every
-    byte of every tensor once; a tensor split over shards continues where its previous span ended."""
+    byte of every tensor once; `where`: {name: (buffer id, the tensor's byte offset in it)}. A tensor split
+    over shards continues where its previous span ended."""
     copies = []
     for t in manifest["tensors"]:
-        dst = 0
+        buffer_id, dst = where[t["name"]]
         for span in t["spans"]:   # spans of one tensor are consecutive pieces of its bytes
-            copies.append([span["shard"], span["byte_offset"], buffer_ids[t["name"]], dst, span["nbytes"]])
+            copies.append([span["shard"], span["byte_offset"], buffer_id, dst, span["nbytes"]])
             dst += span["nbytes"]
     return copies
 
@@ -36,8 +71,8 @@ def check_manifest(manifest: dict, model_id: str) -> None:
                          f"reads {FORMAT_VERSION}; rebuild the site with this staticml's build.py convert")
 
 
-def table_entry(t: dict, buffer_id: int) -> dict:
-    entry = {"buffer": buffer_id, "offset": 0, "nbytes": t["nbytes"], "dtype": t["dtype"], "shape": t["shape"]}
+def table_entry(t: dict, buffer_id: int, offset: int = 0) -> dict:
+    entry = {"buffer": buffer_id, "offset": offset, "nbytes": t["nbytes"], "dtype": t["dtype"], "shape": t["shape"]}
     if "quant" in t:
         entry["quant"] = t["quant"]
     return entry
@@ -66,8 +101,8 @@ class LoadedModel:
 
     def release(self) -> None:
         if not self.memory.closed:   # a closed backend's memory has gone back to the browser already
-            for t in self.tensors.values():
-                self.memory.release(t["buffer"])
+            for buffer_id in {t["buffer"] for t in self.tensors.values()}:   # fused groups share one
+                self.memory.release(buffer_id)
         self.tensors = {}
 
 
@@ -102,21 +137,39 @@ def memory_of(backend):
     return _CpuMemory(backend) if backend.name == "wasm" else backend.device
 
 
+def buffers_of(manifest: dict) -> list[dict]:
+    """The buffers `load` makes, in order: one per fused group (fused_groups), its tensors back to back, and
+    one per other tensor. Each: {names, offsets (bytes), nbytes, shape, dtype}; shape is the group's as one
+    tensor ([sum N, K] for stacked weights), which the CPU memory sizes matmul layouts by."""
+    by_name = {t["name"]: t for t in manifest["tensors"]}
+    grouped = fused_groups(manifest)
+    in_group = {name for group in grouped for name in group}
+    out = []
+    for group in grouped + [[t["name"]] for t in manifest["tensors"] if t["name"] not in in_group]:
+        ts = [by_name[name] for name in group]
+        offsets = [sum(t["nbytes"] for t in ts[:i]) for i in range(len(ts))]
+        out.append({"names": group, "offsets": offsets, "nbytes": sum(t["nbytes"] for t in ts),
+                    "shape": [sum(t["shape"][0] for t in ts), *ts[0]["shape"][1:]], "dtype": ts[0]["dtype"]})
+    return out
+
+
 async def load(device, model_id: str) -> LoadedModel:
     manifest = json.loads(await loader.manifestText(model_id))
     check_manifest(manifest, model_id)
-    ids: dict[str, int] = {}
+    where: dict[str, tuple[int, int]] = {}   # name -> (buffer id, byte offset in it)
+    made = []
     try:
-        for t in manifest["tensors"]:
+        for b in buffers_of(manifest):
             if isinstance(device, _CpuMemory):
-                ids[t["name"]] = device.buffer(t["nbytes"], shape=t["shape"], dtype=t["dtype"])
+                made.append(device.buffer(b["nbytes"], shape=b["shape"], dtype=b["dtype"]))
             else:
-                ids[t["name"]] = device.buffer(t["nbytes"], WEIGHT_USAGE)
-        transfer = json.loads(await loader.uploadShards(model_id, json.dumps(upload_plan(manifest, ids)),
+                made.append(device.buffer(b["nbytes"], WEIGHT_USAGE))
+            where.update({name: (made[-1], offset) for name, offset in zip(b["names"], b["offsets"])})
+        transfer = json.loads(await loader.uploadShards(model_id, json.dumps(upload_plan(manifest, where)),
                                                         getattr(device, "target", "gpu")))
     except BaseException:
-        for buffer_id in ids.values():
+        for buffer_id in made:
             device.release(buffer_id)
         raise
-    tensors = {t["name"]: table_entry(t, ids[t["name"]]) for t in manifest["tensors"]}
+    tensors = {t["name"]: table_entry(t, *where[t["name"]]) for t in manifest["tensors"]}
     return LoadedModel(model_id, manifest, tensors, transfer, device)

@@ -5,6 +5,7 @@ import hashlib
 import json
 
 import pytest
+from staticml import weights
 
 from cache_site import blob_shas, build_site, converted_tiny, faulty_server, idb_keys, manifest_of, model_cache
 from harness.chromium import await_js, make_driver
@@ -31,11 +32,19 @@ def load_and_check(driver, site, model_id):
     table = await_js(driver, f"window.staticml.loadModel({json.dumps(model_id)})")
     tensors = table["tensors"]
     assert sorted(tensors) == sorted(t["name"] for t in manifest["tensors"])
+    # one buffer per tensor, except each layer's query / key / value (weights, biases, scales): one per group
+    layout = weights.buffers_of(manifest)
+    offsets = {name: off for b in layout for name, off in zip(b["names"], b["offsets"])}
     for t in manifest["tensors"]:
         got = tensors[t["name"]]
-        assert (got["nbytes"], got["dtype"], got["shape"], got["offset"]) == (t["nbytes"], t["dtype"], t["shape"], 0)
+        assert (got["nbytes"], got["dtype"], got["shape"], got["offset"]) == (t["nbytes"], t["dtype"], t["shape"],
+                                                                              offsets[t["name"]])
         assert got.get("quant") == t.get("quant")
-    assert len({t["buffer"] for t in tensors.values()}) == len(tensors)
+    sharing = {}   # buffer -> the tensors in it
+    for name, t in tensors.items():
+        sharing.setdefault(t["buffer"], []).append(name)
+    assert sorted(map(sorted, sharing.values())) == sorted(sorted(b["names"]) for b in layout)
+    assert any(len(b["names"]) == 3 for b in layout)
     assert await_js(driver, f"window.staticml.verifyModel({json.dumps(model_id)})") == expected_sha(site, model_id)
     return table
 

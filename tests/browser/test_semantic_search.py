@@ -100,6 +100,10 @@ def test_the_bench_page_probes_and_profiles_the_cpu_backend(demo_url, profile):
     rows = {f["B"] * f["T"] for f in p["forwards"]}
     assert {int(k.split("x")[0]) for k in prof["matmul_by_shape"]} == rows
     assert all(k.endswith(" q8") for k in prof["matmul_by_shape"])
+    # the loader put each layer's query / key / value side by side: one [rows, 384] x [384, 1152] matmul per layer
+    assert {k.split()[0].split("x", 1)[1] for k in prof["matmul_by_shape"]} == {"384x1152", "384x384", "384x1536",
+                                                                                "1536x384"}
+    assert all(f["calls"] == 46 for f in p["forwards"])
     # idle=0,20: embed() from the page and the worker's stages after each gap
     idle = r["after_idle"]["batch_8"]
     assert set(idle["page"]) == {"0", "20"} and all(s["n"] == 1 and s["median_ms"] > 0 for s in idle["page"].values())

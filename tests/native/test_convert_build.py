@@ -83,23 +83,47 @@ def test_an_unconverted_folder_and_a_duplicate_id_are_refused(converted, tmp_pat
     assert not (tmp_path / "dist").exists()
 
 
-def test_the_upload_plan_python_hands_the_glue_rebuilds_every_tensor(converted):
-    """staticml.weights.upload_plan (the ints the worker's loader replays with queue.writeBuffer), replayed
-    here on bytearrays: every buffer ends up holding exactly its tensor's bytes, spans across shards included."""
+@pytest.mark.parametrize("dtype", ["f32", "q8"])
+def test_the_upload_plan_python_hands_the_glue_rebuilds_every_tensor(converted, dtype):
+    """staticml.weights.upload_plan over weights.buffers_of (the ints the worker's loader replays with
+    queue.writeBuffer), replayed here on bytearrays: every tensor's bytes land at its offset, spans across
+    shards included; each layer's query / key / value weights (and biases, and q8 scales) fill one buffer
+    back to back, which is the stacked [3C, K] matrix a fused matmul reads."""
+    import numpy as np
+
     from staticml import weights
 
-    folder = converted["f32"]
+    folder = converted[dtype]
     manifest = json.loads((folder / "manifest.json").read_text())
-    ids = {t["name"]: 100 + i for i, t in enumerate(manifest["tensors"])}
-    buffers = {ids[t["name"]]: bytearray(t["nbytes"]) for t in manifest["tensors"]}
+    layout = weights.buffers_of(manifest)
+    where = {name: (100 + i, off) for i, b in enumerate(layout) for name, off in zip(b["names"], b["offsets"])}
+    assert sorted(where) == sorted(t["name"] for t in manifest["tensors"])
+    buffers = {100 + i: bytearray(b["nbytes"]) for i, b in enumerate(layout)}
     written = {b: 0 for b in buffers}
     shards = [(folder / s["file"]).read_bytes() for s in manifest["shards"]]
-    for shard, src, buf, dst, n in weights.upload_plan(manifest, ids):
+    for shard, src, buf, dst, n in weights.upload_plan(manifest, where):
         buffers[buf][dst:dst + n] = shards[shard][src:src + n]
         written[buf] += n
     assert any(len(t["spans"]) > 1 for t in manifest["tensors"])
+    assert written == {100 + i: b["nbytes"] for i, b in enumerate(layout)}
     for t in manifest["tensors"]:
-        assert written[ids[t["name"]]] == t["nbytes"]
-        assert bytes(buffers[ids[t["name"]]]) == model_cache.tensor_bytes(folder, manifest, t["name"])
+        buf, off = where[t["name"]]
+        assert bytes(buffers[buf][off:off + t["nbytes"]]) == model_cache.tensor_bytes(folder, manifest, t["name"])
+
+    layers = manifest["config"]["num_hidden_layers"]
+    per_layer = {"f32": ["weight", "bias"], "q8": ["weight", "bias", "scales"]}[dtype]
+    fused = [b for b in layout if len(b["names"]) > 1]
+    assert len(fused) == layers * len(per_layer)
+    for b in fused:
+        stems = [n.replace(".weight.scales", ".weight").rsplit(".", 1)[0] for n in b["names"]]
+        assert [s.rsplit(".", 1)[-1] for s in stems] == ["query", "key", "value"], b["names"]
+    C = manifest["config"]["hidden_size"]
+    first = next(b for b in fused if b["names"][0].endswith("layer.0.attention.self.query.weight"))
+    assert first["shape"] == [3 * C, C] and first["dtype"] == dtype
+    if dtype == "f32":   # the stacked rows are the three weights in order
+        got = np.frombuffer(bytes(buffers[where[first["names"][0]][0]]), "<f4").reshape(3 * C, C)
+        want = np.concatenate([np.frombuffer(model_cache.tensor_bytes(folder, manifest, n), "<f4").reshape(C, C)
+                               for n in first["names"]])
+        assert np.array_equal(got, want)
     with pytest.raises(ValueError, match="format_version 2"):
         weights.check_manifest({**manifest, "format_version": 2}, "tiny-f32")

@@ -77,9 +77,7 @@ class BertEncoder:
         x = self._norm(x, "embeddings.LayerNorm")
         for i in range(cfg.num_layers):
             p = f"encoder.layer.{i}."
-            q = self._linear(x, p + "attention.self.query").reshape(B, T, H, D)
-            k = self._linear(x, p + "attention.self.key").reshape(B, T, H, D)
-            v = self._linear(x, p + "attention.self.value").reshape(B, T, H, D)
+            q, k, v = self._qkv(x, p + "attention.self.", B, T, H, D)     # each [B, T, H, D]
             a = ops.attention(q, k, v, key_mask=mask).reshape(B, T, C)   # [B, T, H, D] -> [B, T, C]
             x = self._norm(self._linear(a, p + "attention.output.dense", residual=x), p + "attention.output.LayerNorm")
             h = self._linear(x, p + "intermediate.dense", act=cfg.act)    # [B, T, 4C]
@@ -91,6 +89,17 @@ class BertEncoder:
             pooled = ops.contiguous(x.slice(1, 0, 1)).reshape(B, C)      # the [CLS] token
         plan.output("embeddings", ops.l2_normalize(pooled) if self.normalize else pooled)
         return plan
+
+    def _qkv(self, x, prefix: str, B: int, T: int, H: int, D: int):
+        """Query, key and value projections of x [B, T, C]: one matmul into [B, T, 3C] where the weights
+        allow it (q, k, v are then views of it: attention reads them strided), else three."""
+        names = [prefix + n for n in ("query", "key", "value")]
+        fused = self.w.fused_linear(names)
+        if fused is None:
+            return [self._linear(x, n).reshape(B, T, H, D) for n in names]
+        qkv = ops.linear(x, *fused)                                       # [B, T, 3C]
+        C = H * D
+        return [qkv.slice(2, i * C, (i + 1) * C).unflatten(2, (H, D)) for i in range(3)]
 
     def _linear(self, x, prefix: str, act: str = "none", residual=None):
         weight, bias = self.w.linear(prefix)

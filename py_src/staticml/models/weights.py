@@ -32,6 +32,13 @@ class ModelWeights:
                                           self.source.constant(self.backend, name + ".bias")
                                           if name + ".bias" in self.source.names() else None))
 
+    def fused_linear(self, prefixes: list[str]):
+        """(Weight [N1 + N2 + ..., K], bias or None) of Linear layers that read the same input, their output
+        rows in the order given, or None where the source cannot hand them over as one (a shipped model
+        whose loader did not place them side by side: staticml.weights.fused_groups); then use linear()."""
+        names = [self.prefix + p for p in prefixes]
+        return self._get(tuple(prefixes), lambda: self.source.fused_linear(self.backend, names, self.dtype))
+
 
 class ArraySource:
     """Float arrays by name (natively: a safetensors file or a dict), quantized on the way in."""
@@ -55,6 +62,21 @@ class ArraySource:
     def weight(self, backend, name: str, dtype: str):
         return backend.weight(name, self.arrays[name], dtype)
 
+    def fused_linear(self, backend, prefixes: list[str], dtype: str):
+        """Rows of the Linear weights stacked, quantized per row as each alone would be (q8 / q4 scales are
+        per row), and their biases stacked; None if only some have a bias or their K differ."""
+        import numpy as np
+
+        ws = [self.arrays[p + ".weight"] for p in prefixes]
+        has_bias = [p + ".bias" in self.arrays for p in prefixes]
+        if len({w.shape[1] for w in ws}) != 1 or len(set(has_bias)) != 1:
+            return None
+        name = "+".join(prefixes)
+        bias = (backend.constant(name + ".bias", (sum(len(w) for w in ws),), "f32",
+                                 np.concatenate([self.arrays[p + ".bias"] for p in prefixes]).astype("float32"))
+                if has_bias[0] else None)
+        return backend.weight(name + ".weight", np.concatenate(ws), dtype), bias
+
 
 class LoadedTensorSource:
     """Tensors the model loader already put in GPU buffers or wasm memory (staticml.weights.load), by manifest name:
@@ -62,13 +84,20 @@ class LoadedTensorSource:
 
     def __init__(self, tensors: dict):
         self.tensors = tensors
+        self._sharing: dict = {}   # buffer -> how many tensors the loader placed in it
+        for e in tensors.values():
+            self._sharing[e["buffer"]] = self._sharing.get(e["buffer"], 0) + 1
 
     def names(self):
         return self.tensors.keys()
 
     def _entry(self, name: str) -> dict:
+        """A tensor that has a buffer of its own (the ones read one by one: constant(), weight())."""
         if name not in self.tensors:
             raise KeyError(f"the model has no tensor {name!r}; was it converted from another architecture?")
+        if self._sharing[self.tensors[name]["buffer"]] > 1:
+            raise ValueError(f"{name} was loaded into one buffer with its sibling layers "
+                             "(staticml.weights.fused_groups); read them together with fused_linear()")
         return self.tensors[name]
 
     def constant(self, backend, name: str):
@@ -92,3 +121,44 @@ class LoadedTensorSource:
             s = self._entry(e["quant"]["scales"])
             scales = backend.adopt(e["quant"]["scales"], tuple(s["shape"]), "f32", s["buffer"])
         return backend.finish_weight(Weight(stored, N, K, words, scales))
+
+    def _one_buffer(self, names: list[str]) -> dict | None:
+        """The span of one buffer that holds exactly these tensors back to back, in this order (what the
+        loader does for staticml.weights.fused_groups): {buffer, nbytes, entries}, else None."""
+        entries = [self.tensors.get(n) for n in names]
+        if any(e is None for e in entries) or len({e["buffer"] for e in entries}) != 1:
+            return None
+        offset = 0
+        for e in entries:
+            if e["offset"] != offset:
+                return None
+            offset += e["nbytes"]
+        return {"buffer": entries[0]["buffer"], "nbytes": offset, "entries": entries}
+
+    def fused_linear(self, backend, prefixes: list[str], dtype: str):
+        """The Linear weights the loader placed in one buffer, as one Weight [sum N, K] over that buffer (and
+        their biases and scales likewise, from their buffers); None if they were not placed so."""
+        from ..quant import row_words
+        from ..runtime.tensor import Weight
+
+        words = self._one_buffer([p + ".weight" for p in prefixes])
+        if words is None:
+            return None
+        first = words["entries"][0]
+        stored, K, N = first["dtype"], first["shape"][1], sum(e["shape"][0] for e in words["entries"])
+        name = "+".join(prefixes)
+        scales = None
+        if stored in ("q8", "q4"):
+            s = self._one_buffer([e["quant"]["scales"] for e in words["entries"]])
+            if s is None:
+                return None
+            s_shape = (N,) if stored == "q8" else (N, self.tensors[first["quant"]["scales"]]["shape"][1])
+            scales = backend.adopt(name + ".scales", s_shape, "f32", s["buffer"])
+        bias = None
+        if any(p + ".bias" in self.tensors for p in prefixes):
+            b = self._one_buffer([p + ".bias" for p in prefixes])
+            if b is None:
+                return None
+            bias = backend.adopt(name + ".bias", (N,), "f32", b["buffer"])
+        w = backend.adopt(name + ".words", (N, row_words(stored, K)), "u32", words["buffer"])
+        return backend.finish_weight(Weight(stored, N, K, w, scales)), bias
