@@ -5,6 +5,7 @@ the staticml wheel on the main thread, serves it with the product's server, driv
 test harness' Chromium (tests/harness/chromium.py), prints JSON and then a table.
 Numbers are from whatever adapter Chromium gives (SwiftShader on a machine without a GPU).
 """
+import contextlib
 import json
 import sys
 import tempfile
@@ -74,37 +75,43 @@ def _harness():
 SECTIONS = ("matmul", "host_overhead", "tiled_vs_naive")
 
 
-def run(quick: bool = False, log=print, only=SECTIONS) -> dict:
+@contextlib.contextmanager
+def ops_page(tmp: Path, chromium):
+    """The site with bench-ops.html built into `tmp`, served by the product's server and open in a fresh
+    headless Chromium (chromium: tests/harness/chromium.py) until its wheel is loaded; yields
+    call(section, args) -> the section's result (run() below, tests/browser/test_bench_ops_page.py)."""
     from ..builder.serve import make_server
     from ..builder.site import BuildOptions, build
 
-    chromium = _harness()
-    with tempfile.TemporaryDirectory(prefix="staticml-bench-") as tmp:
-        static = Path(tmp) / "static"
-        static.mkdir()
-        (static / "bench-ops.html").write_text(PAGE)
-        root = build(BuildOptions(out=Path(tmp) / "dist", static_dir=static, log=lambda *_: None))
-        server = make_server(root, 0, quiet=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        driver = chromium.make_driver()
-        driver.set_script_timeout(600)
-        try:
-            driver.get(f"http://127.0.0.1:{server.server_address[1]}/bench-ops.html")
-            chromium.await_js(driver, READY)
-            call = lambda section, args: chromium.await_js(driver, f"window.bench({json.dumps(section)}, {json.dumps(args)})")  # noqa: E731
-            result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "adapter": call("adapter", {})}
-            log("adapter:", result["adapter"].get("architecture"), result["adapter"].get("description"))
-            shapes = MATMUL_SHAPES[:2] if quick else MATMUL_SHAPES
-            if "matmul" in only:
-                result["matmul"] = call("matmul_throughput", {"shapes": shapes, "dtypes": DTYPES})
-            if "host_overhead" in only:
-                result["host_overhead"] = call("host_overhead", AUTO_ARGS["host_overhead"])
-            if "tiled_vs_naive" in only:
-                result["tiled_vs_naive"] = call("tiled_vs_naive", {"size": 256 if quick else 512})
-        finally:
-            driver.quit()
-            server.shutdown()
-            server.server_close()
+    static = tmp / "static"
+    static.mkdir()
+    (static / "bench-ops.html").write_text(PAGE)
+    root = build(BuildOptions(out=tmp / "dist", static_dir=static, log=lambda *_: None))
+    server = make_server(root, 0, quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    driver = chromium.make_driver()
+    driver.set_script_timeout(600)
+    try:
+        driver.get(f"http://127.0.0.1:{server.server_address[1]}/bench-ops.html")
+        chromium.await_js(driver, READY)
+        yield lambda section, args: chromium.await_js(driver, f"window.bench({json.dumps(section)}, {json.dumps(args)})")
+    finally:
+        driver.quit()
+        server.shutdown()
+        server.server_close()
+
+
+def run(quick: bool = False, log=print, only=SECTIONS) -> dict:
+    with tempfile.TemporaryDirectory(prefix="staticml-bench-") as tmp, ops_page(Path(tmp), _harness()) as call:
+        result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "adapter": call("adapter", {})}
+        log("adapter:", result["adapter"].get("architecture"), result["adapter"].get("description"))
+        shapes = MATMUL_SHAPES[:2] if quick else MATMUL_SHAPES
+        if "matmul" in only:
+            result["matmul"] = call("matmul_throughput", {"shapes": shapes, "dtypes": DTYPES})
+        if "host_overhead" in only:
+            result["host_overhead"] = call("host_overhead", AUTO_ARGS["host_overhead"])
+        if "tiled_vs_naive" in only:
+            result["tiled_vs_naive"] = call("tiled_vs_naive", {"size": 256 if quick else 512})
     return result
 
 
