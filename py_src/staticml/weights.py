@@ -4,8 +4,9 @@
 Python reads the manifest and decides the layout: one GPU buffer (or one wasm memory block) per tensor,
 except for sibling Linear layers that read the same input (`SIBLING_LINEARS`, e.g. BERT's query / key /
 value): their weights share one buffer, back to back, and so do their biases and their quantization scales,
-so a model can run them as one matmul over the rows of all three (`fused_groups`). The JS model loader (site/model_loader.js, `staticml_models`) moves the bytes from the shard it fetched
-or kept in IndexedDB straight into them (queue.writeBuffer, or a copy into the wasm memory), so weights
+so a model can run them as one matmul over the rows of all three (`fused_groups`). The JS model loader
+(site/model_loader.js, `staticml_models`) moves the bytes from the shard it fetched or kept in IndexedDB
+straight into them (queue.writeBuffer, or a copy into the wasm memory), so weights
 never enter the Python heap; only the JSON plan below crosses the FFI.
 """
 import json
@@ -22,14 +23,15 @@ WEIGHT_USAGE = usage.STORAGE | usage.COPY_DST | usage.COPY_SRC   # COPY_SRC: ver
 
 # Linear layers that read the same input, by the last part of the checkpoint's names: loaded side by side,
 # a [N1 + N2 + N3, K] weight in one buffer, they run as one matmul (3 launches -> 1 per layer; on a GPU the
-# bigger N also fills more of it: MiniLM's q/k/v at 16 rows on an H200 took 3 x 12.5 us, one N = 1536 linear 23 us).
+# bigger N also fills more of it: MiniLM's GPU time per forward fell 5-17 % on an H200, README "Performance").
 SIBLING_LINEARS = (("query", "key", "value"),)
 
 
 def fused_groups(manifest: dict) -> list[list[str]]:
     """Tensors to place back to back in one buffer, in order: per sibling set whose weights are all there
-    with one dtype, one quantization scheme and one K, the weights, then (if every one has one) the f32
-    biases, then (q8 / q4) the scales. Every other tensor gets a buffer of its own."""
+    with one dtype, one quantization scheme and one K, the weights, then the f32 biases (all or none of
+    the set has one), then (q8 / q4) the scales. A set that does not fit this stays apart, whole (the
+    model then runs its layers one by one); every other tensor gets a buffer of its own."""
     tensors = {t["name"]: t for t in manifest["tensors"]}
     groups = []
     for t in manifest["tensors"]:
@@ -42,12 +44,16 @@ def fused_groups(manifest: dict) -> list[list[str]]:
                 continue
             if len({(w["dtype"], w["shape"][1], (w.get("quant") or {}).get("scheme")) for w in ws}) != 1:
                 continue
-            groups.append([w["name"] for w in ws])
             biases = [tensors.get(f"{stem}{n}.bias") for n in names]
-            if all(b is not None and b["dtype"] == "f32" for b in biases):
-                groups.append([b["name"] for b in biases])
+            if any(b is not None for b in biases) and not all(b is not None and b["dtype"] == "f32" for b in biases):
+                continue
             scales = [(w.get("quant") or {}).get("scales") for w in ws]
-            if all(s in tensors for s in scales):
+            if ws[0]["dtype"] in ("q8", "q4") and not all(s in tensors for s in scales):
+                continue
+            groups.append([w["name"] for w in ws])
+            if biases[0] is not None:
+                groups.append([b["name"] for b in biases])
+            if ws[0]["dtype"] in ("q8", "q4"):
                 groups.append(scales)
     return groups
 

