@@ -94,7 +94,8 @@ def linears(layer):
 
 
 def input_channel_max(model, texts) -> dict:
-    """{(layer index, attribute path): max |x_j| per input channel} of every encoder Linear over `texts`."""
+    """{(layer index, id of the parent module, attribute): max |x_j| per input channel} of every encoder Linear
+    over `texts`."""
     import torch
 
     stats, hooks = {}, []
