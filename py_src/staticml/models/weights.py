@@ -107,58 +107,56 @@ class LoadedTensorSource:
         return backend.adopt(name, tuple(e["shape"]), "f32", e["buffer"])
 
     def weight(self, backend, name: str, dtype: str):
+        e = self._entry(name)
+        scales = None
+        if e["dtype"] in ("q8", "q4"):
+            s = self._entry(e["quant"]["scales"])
+            scales = (e["quant"]["scales"], tuple(s["shape"]), s["buffer"])
+        return self._packed(backend, name, e["dtype"], *e["shape"], e["buffer"], scales)
+
+    @staticmethod
+    def _packed(backend, name: str, stored: str, N: int, K: int, buffer, scales):
+        """A Weight [N, K] over the words in `buffer`, as stored; scales: (name, shape, buffer) for q8 / q4."""
         from ..quant import row_words
         from ..runtime.tensor import Weight
 
-        e = self._entry(name)
-        N, K = e["shape"]
-        stored = e["dtype"]
         if stored == "f16" and K % 2:
             raise ValueError(f"{name}: f16 rows of odd length K={K} are not packed per row; use f32 or q8")
-        words = backend.adopt(name + ".words", (N, row_words(stored, K)), "u32", e["buffer"])
-        scales = None
-        if stored in ("q8", "q4"):
-            s = self._entry(e["quant"]["scales"])
-            scales = backend.adopt(e["quant"]["scales"], tuple(s["shape"]), "f32", s["buffer"])
-        return backend.finish_weight(Weight(stored, N, K, words, scales))
+        words = backend.adopt(name + ".words", (N, row_words(stored, K)), "u32", buffer)
+        scales_t = backend.adopt(scales[0], scales[1], "f32", scales[2]) if scales else None
+        return backend.finish_weight(Weight(stored, N, K, words, scales_t))
 
-    def _one_buffer(self, names: list[str]) -> dict | None:
-        """The span of one buffer that holds exactly these tensors back to back, in this order (what the
-        loader does for staticml.weights.fused_groups): {buffer, nbytes, entries}, else None."""
+    def _one_buffer(self, names: list[str]):
+        """(buffer, entries) if one buffer holds exactly these tensors back to back, in this order (what the
+        loader does for staticml.weights.fused_groups), else None."""
         entries = [self.tensors.get(n) for n in names]
         if any(e is None for e in entries) or len({e["buffer"] for e in entries}) != 1:
             return None
-        offset = 0
-        for e in entries:
-            if e["offset"] != offset:
-                return None
-            offset += e["nbytes"]
-        return {"buffer": entries[0]["buffer"], "nbytes": offset, "entries": entries}
+        offsets = [sum(e["nbytes"] for e in entries[:i]) for i in range(len(entries))]
+        if [e["offset"] for e in entries] != offsets:
+            return None
+        return entries[0]["buffer"], entries
 
     def fused_linear(self, backend, prefixes: list[str], dtype: str):
         """The Linear weights the loader placed in one buffer, as one Weight [sum N, K] over that buffer (and
         their biases and scales likewise, from their buffers); None if they were not placed so."""
-        from ..quant import row_words
-        from ..runtime.tensor import Weight
-
         words = self._one_buffer([p + ".weight" for p in prefixes])
         if words is None:
             return None
-        first = words["entries"][0]
-        stored, K, N = first["dtype"], first["shape"][1], sum(e["shape"][0] for e in words["entries"])
+        buffer, entries = words
+        stored, K, N = entries[0]["dtype"], entries[0]["shape"][1], sum(e["shape"][0] for e in entries)
         name = "+".join(prefixes)
         scales = None
         if stored in ("q8", "q4"):
-            s = self._one_buffer([e["quant"]["scales"] for e in words["entries"]])
+            s = self._one_buffer([e["quant"]["scales"] for e in entries])
             if s is None:
                 return None
-            s_shape = (N,) if stored == "q8" else (N, self.tensors[first["quant"]["scales"]]["shape"][1])
-            scales = backend.adopt(name + ".scales", s_shape, "f32", s["buffer"])
+            s_shape = (N,) if stored == "q8" else (N, s[1][0]["shape"][1])
+            scales = (name + ".scales", s_shape, s[0])
         bias = None
         if any(p + ".bias" in self.tensors for p in prefixes):
             b = self._one_buffer([p + ".bias" for p in prefixes])
             if b is None:
                 return None
-            bias = backend.adopt(name + ".bias", (N,), "f32", b["buffer"])
-        w = backend.adopt(name + ".words", (N, row_words(stored, K)), "u32", words["buffer"])
-        return backend.finish_weight(Weight(stored, N, K, w, scales)), bias
+            bias = backend.adopt(name + ".bias", (N,), "f32", b[0])
+        return self._packed(backend, name, stored, N, K, buffer, scales), bias
