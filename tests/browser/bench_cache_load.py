@@ -16,7 +16,15 @@ from harness.chromium import await_js, make_driver  # noqa: E402
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="staticml-bench-"))
+    with tempfile.TemporaryDirectory(prefix="staticml-bench-") as tmp:   # two converted models and a site
+        rows = measure(Path(tmp))
+    print(f"{'model':<12} {'MiB':>6} {'download+store s':>17} {'upload s':>9} {'read-back s':>12}")
+    for r in rows:
+        print(f"{r['model']:<12} {r['mib']:>6} {r['download_store_s']:>17} {r['upload_s']:>9} {r['readback_check_s']:>12}")
+
+
+def measure(tmp: Path) -> list:
+    """One JSON row per model, printed as it comes."""
     ids, models = [], []
     for dtype in ("q8", "f32"):
         ids.append(f"minilm-{dtype}")
@@ -48,9 +56,7 @@ def main() -> None:
                 print(json.dumps(rows[-1]))
         finally:
             driver.quit()
-    print(f"{'model':<12} {'MiB':>6} {'download+store s':>17} {'upload s':>9} {'read-back s':>12}")
-    for r in rows:
-        print(f"{r['model']:<12} {r['mib']:>6} {r['download_store_s']:>17} {r['upload_s']:>9} {r['readback_check_s']:>12}")
+    return rows
 
 
 if __name__ == "__main__":

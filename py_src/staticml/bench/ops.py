@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+from . import harness_chromium
+
 PAGE = """<!doctype html><meta charset="utf-8"><title>staticml ops benchmark</title>
 <script type="module">
 const AUTO_ARGS = __AUTO_ARGS__;
@@ -64,14 +66,6 @@ READY = """new Promise((resolve, reject) => { const t = setInterval(() => {
   if (window.benchReady) { clearInterval(t); resolve(true); }
   if (window.benchError) { clearInterval(t); reject(new Error(window.benchError)); } }, 100); })"""
 
-def _harness():
-    repo = Path(__file__).resolve().parents[3]
-    sys.path.insert(0, str(repo / "tests"))
-    from harness import chromium
-
-    return chromium
-
-
 SECTIONS = ("matmul", "host_overhead", "tiled_vs_naive")
 
 
@@ -102,7 +96,7 @@ def ops_page(tmp: Path, chromium):
 
 
 def run(quick: bool = False, log=print, only=SECTIONS) -> dict:
-    with tempfile.TemporaryDirectory(prefix="staticml-bench-") as tmp, ops_page(Path(tmp), _harness()) as call:
+    with tempfile.TemporaryDirectory(prefix="staticml-bench-") as tmp, ops_page(Path(tmp), harness_chromium()) as call:
         result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "adapter": call("adapter", {})}
         log("adapter:", result["adapter"].get("architecture"), result["adapter"].get("description"))
         shapes = MATMUL_SHAPES[:2] if quick else MATMUL_SHAPES

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from .. import bench_inputs
+from . import harness_chromium
 from ..builder.serve import SiteHandler, make_server
 
-REPO = Path(__file__).resolve().parents[3]
 CASES = {"short_1": [bench_inputs.SHORT], "batch_8": bench_inputs.BATCH_8, "batch_32": bench_inputs.BATCH_32,
          "passage_250": [bench_inputs.PASSAGE_250]}
 # the rows per dtype: (label, query parameters)
@@ -52,13 +52,6 @@ class CountingHandler(SiteHandler):
         outputfile.write(data)
         with CountingHandler.lock:
             CountingHandler.sent += len(data)
-
-
-def _chromium():
-    sys.path.insert(0, str(REPO / "tests"))
-    from harness import chromium
-
-    return chromium
 
 
 def _page(chromium, url: str, profile: str, offline: bool = False) -> dict:
@@ -126,12 +119,13 @@ def _stats(ms: list) -> dict:
             "min_ms": round(s[0], 2), "n": len(s)}
 
 
-def backend_rows(chromium, base: str, label: str, dtypes, reps: int, torch: Torch, log) -> tuple[list, dict]:
-    """The rows of one backend (one per dtype) and the q8 / f32 speed-up per case, measured in rounds."""
+def backend_rows(chromium, base: str, label: str, dtypes, reps: int, torch: Torch, log, profiles: Path) -> tuple[list, dict]:
+    """The rows of one backend (one per dtype) and the q8 / f32 speed-up per case, measured in rounds; each
+    dtype's Chromium profile is a new folder under `profiles`."""
     pages, rows = {}, {}
     try:
         for dtype in dtypes:
-            profile = tempfile.mkdtemp(prefix="staticml-bench-")
+            profile = tempfile.mkdtemp(prefix="profile-", dir=profiles)
             query = f"dtype={dtype}&{BACKENDS[label]}"
             log(f"{dtype} on {label}: cold start in an empty profile")
             CountingHandler.sent = 0
@@ -193,7 +187,7 @@ def backend_rows(chromium, base: str, label: str, dtypes, reps: int, torch: Torc
 def run(dtypes=("f32", "q8"), reps: int = 3, log=print, backends=tuple(BACKENDS)) -> dict:
     from ..builder.site import BuildOptions, build
 
-    chromium = _chromium()
+    chromium = harness_chromium()
     log("sentence-transformers on PyTorch CPU: loading")
     torch = Torch()
     rows, speedups = [], {}
@@ -205,7 +199,7 @@ def run(dtypes=("f32", "q8"), reps: int = 3, log=print, backends=tuple(BACKENDS)
         base = f"http://127.0.0.1:{server.server_address[1]}/bench.html"
         try:
             for label in backends:
-                got, speedup = backend_rows(chromium, base, label, dtypes, reps, torch, log)
+                got, speedup = backend_rows(chromium, base, label, dtypes, reps, torch, log, Path(tmp))
                 rows += got
                 if speedup:
                     speedups[label] = speedup

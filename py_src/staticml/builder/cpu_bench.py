@@ -143,19 +143,10 @@ def write_page(root: Path, page: str | None = None) -> None:
 
 
 def make_driver():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    """Headless Chromium without WebGPU, in a temporary profile that `quit()` deletes."""
+    from ..bench import harness_chromium
 
-    os.environ.setdefault("SE_OFFLINE", "true")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = os.environ.get("STATICML_CHROMIUM", "/usr/bin/chromium")
-    for flag in ["--headless=new", "--no-sandbox", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tempfile.mkdtemp(prefix='staticml-bench-')}"]:
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(options=opts, service=Service(os.environ.get("STATICML_CHROMEDRIVER", "/usr/bin/chromedriver")))
-    driver.set_script_timeout(600)
-    return driver
+    return harness_chromium().make_driver(webgpu=False)
 
 
 def run_page(driver, url: str):
