@@ -1,4 +1,5 @@
 // Kernel family: linear. out[z, m, n] = act(sum_k x[z, m, k] * W[z, n, k] + bias[n]) + res[z, m, n].
+// z is the batch of a batched matmul, or for split-K (`main` + `splitk_sum`) a slice of K.
 // Prepended by py_src/staticml/ops/linear.py: fn unpack_f16_pair, struct Uniforms, and the constant
 // W_KIND (0 f32 [N,K], 1 f16 pairs, 2 q8, 3 q4 group-32, 4 f32 [K,N]); the epilogue (u.act,
 // u.has_bias, u.has_res) is chosen by uniforms.
@@ -114,7 +115,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let xb = wid.z * u.x_batch;
   let wb = wid.z * u.w_batch;
   var acc: array<vec4<f32>, 4>;  // acc[i][j]: row m0 + lid.y*4 + i, column n0 + lid.x*4 + j
-  for (var k0 = 0u; k0 < u.K; k0 += TK) {
+  // split-K (u.k_chunk > 0): workgroup z sums its slice of K; the launch sets out_batch = M * N and no epilogue
+  let k_begin = wid.z * u.k_chunk;
+  let k_end = select(u.K, min(u.K, k_begin + u.k_chunk), u.k_chunk != 0u);
+  for (var k0 = k_begin; k0 < k_end; k0 += TK) {
     for (var r = 0u; r < 8u; r++) {  // x tile: 64 rows x 32 k, consecutive threads along k
       let idx = t + r * 256u;
       let m = idx / TK;
@@ -149,6 +153,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       out[ob + m * u.N + n] = v;
     }
   }
+}
+
+// ---- split-K's second pass: `main` wrote the raw sums of u.splits slices of K to x[z * M * N + m * N + n]
+// (bound here as x); add them and apply the epilogue. One output per thread, a 2-D grid of 256-thread groups.
+@compute @workgroup_size(256)
+fn splitk_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  let mn = u.M * u.N;
+  if (i >= mn) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < u.splits; z++) { s += x[z * mn + i]; }
+  store1(0u, i / u.N, i % u.N, s);
 }
 
 // ---- main_128: 128x128 output tiles, 8x8 outputs per thread, K in steps of 16 (large M) ----

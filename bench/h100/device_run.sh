@@ -15,6 +15,8 @@
 #                               (single queries after that much idle, after the rounds)
 #        skinny                 bench-ops.html: the linear kernel's 64x64 tiles vs main_skinny at M = 1..1024
 #                               (f32, q8; 20 linears per replay)
+#        splitk                 bench-ops.html: the 64x64 kernel whole and split along K (SPLITS 1,2,3,4,6 slices) on
+#                               MiniLM's four linear shapes at M = SPLIT_M (112,248,1024); DTYPES (f32,q8), 20 per replay
 #        idle                   bench.html?probe=1&idle=GAPS (0,100,500,1500): f32 queries after the page sat
 #                               still, page and worker stages per gap (REPS 6, CASES short_1,batch_32 unless set)
 #        smoke                  bench-ops.html: adapter + one small matmul (checks the flags and the adapter)
@@ -76,6 +78,13 @@ for v in "$@"; do
     [ $v = ortgpu ] && app="backend=webgpu&ep=webgpu" || app="backend=wasm&ep=wasm"
     page="ort-compare.html?dtype=f32&$app&threads=1&model=minilm-f32.onnx&rounds=${ROUNDS:-7}&reps=${REPS:-10}&warmup=${WARMUP:-8}${CASES+&cases=$CASES}${GAP_MS+&gap_ms=$GAP_MS}" ;;
   skinny) page="bench-ops.html?sections=matmul_throughput&matmul_throughput=%7B%22shapes%22%3A%5B%5B1%2C384%2C384%5D%2C%5B1%2C384%2C1536%5D%2C%5B1%2C1536%2C384%5D%2C%5B16%2C384%2C384%5D%2C%5B16%2C384%2C1536%5D%2C%5B16%2C1536%2C384%5D%2C%5B32%2C384%2C384%5D%2C%5B32%2C384%2C1536%5D%2C%5B32%2C1536%2C384%5D%2C%5B64%2C384%2C384%5D%2C%5B64%2C384%2C1536%5D%2C%5B64%2C1536%2C384%5D%2C%5B128%2C384%2C384%5D%2C%5B128%2C384%2C1536%5D%2C%5B128%2C1536%2C384%5D%2C%5B256%2C384%2C384%5D%2C%5B256%2C384%2C1536%5D%2C%5B256%2C1536%2C384%5D%2C%5B1024%2C384%2C384%5D%2C%5B1024%2C384%2C1536%5D%2C%5B1024%2C1536%2C384%5D%5D%2C%22dtypes%22%3A%5B%22f32%22%2C%22q8%22%5D%2C%22tiles%22%3A%5B%22tiled%22%2C%22skinny%22%5D%2C%22repeat%22%3A20%7D" ;;
+  splitk) page="bench-ops.html?sections=matmul_throughput&matmul_throughput=$(python3 -c '
+import json, sys, urllib.parse
+ms, splits, dtypes = (a.split(",") for a in sys.argv[1:])
+shapes = [[int(m), k, n] for m in ms for k, n in ((384, 384), (384, 1152), (384, 1536), (1536, 384))]
+print(urllib.parse.quote(json.dumps({"shapes": shapes, "dtypes": dtypes, "tiles": ["tiled"],
+                                     "splits": [int(s) for s in splits], "repeat": 20})))' \
+      "${SPLIT_M:-112,248,1024}" "${SPLITS:-1,2,3,4,6}" "${DTYPES:-f32,q8}")" ;;
   idle) page="bench.html?dtype=f32&backend=webgpu&probe=1&reps=${REPS:-6}&warmup=${WARMUP:-5}&idle=${GAPS:-0,100,500,1500}&cases=${CASES:-short_1,batch_32}" ;;
   smoke) page="bench-ops.html?sections=matmul_throughput&matmul_throughput=%7B%22shapes%22%3A%5B%5B4096%2C384%2C1536%5D%5D%2C%22dtypes%22%3A%5B%22f32%22%2C%22f16%22%5D%7D" ;;
   torch)

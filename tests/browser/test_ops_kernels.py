@@ -17,9 +17,10 @@ pytestmark = pytest.mark.driver_timeout(300)  # pipeline compiles on SwiftShader
 
 
 @run_in_pyodide(packages=["staticml"])
-async def _run_cases(selenium, cases: list, software: bool = None, big: bool = None, thin: bool = None) -> list:
+async def _run_cases(selenium, cases: list, software: bool = None, big: bool = None, thin: bool = None,
+                     splits: int = None) -> list:
     """Build, compile and run each case on one shared WebGPU backend; return each output's bytes.
-    software, big, thin: force the linear kernel variant (None = what the adapter and shape pick)."""
+    software, big, thin, splits: force the linear kernel variant (None = what the adapter and shape pick)."""
     from staticml.runtime import opcases
     from staticml.runtime.webgpu_backend import WebGPUBackend
 
@@ -30,24 +31,28 @@ async def _run_cases(selenium, cases: list, software: bool = None, big: bool = N
     be.software = be.device.is_software if software is None else software
     be.linear_big = big
     be.linear_skinny = thin
+    be.linear_splits = splits
     outs = await opcases.run_all(be, cases)
     be.release_weights()
     return outs
 
 
-def _check_all(selenium, cases, software: bool = None, big: bool = None, thin: bool = None):
-    op_case_sets.check_outputs(cases, _run_cases(selenium, cases.items, software, big, thin))
+def _check_all(selenium, cases, software: bool = None, big: bool = None, thin: bool = None, splits: int = None):
+    op_case_sets.check_outputs(cases, _run_cases(selenium, cases.items, software, big, thin, splits))
 
 
-VARIANTS = {"direct": (True, None, None), "tiled": (False, False, False), "tiled128": (False, True, False),
+VARIANTS = {"direct": (True, None, None), "tiled": (False, False, False, 1), "tiled128": (False, True, False),
             "skinny": (False, False, True)}
+# "tiled" split into 3 slices of K where K has the TK-steps (1 to 3 slices over the cases' K, some slices
+# partial), then splitk_sum: only linears split (the batched matmul's z is its batch)
+SPLIT_K = {"tiled_split_k": (False, False, False, 3)}
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", list(VARIANTS) + list(SPLIT_K))
 def test_linear_all_weight_dtypes_and_epilogues(selenium_gpu, variant):
-    """Every kernel variant on this adapter (real GPUs run "skinny" for few rows, "tiled", or for large M
-    "tiled128"; CPU-emulated ones "direct")."""
-    _check_all(selenium_gpu, op_case_sets.linear_cases(), *VARIANTS[variant])
+    """Every kernel variant on this adapter (real GPUs run "skinny" for few rows, "tiled" whole or split along K,
+    or for large M "tiled128"; CPU-emulated ones "direct")."""
+    _check_all(selenium_gpu, op_case_sets.linear_cases(), *{**VARIANTS, **SPLIT_K}[variant])
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

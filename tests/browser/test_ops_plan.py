@@ -31,13 +31,16 @@ def _layer_and_inputs(dtype="f32"):
 
 
 @run_in_pyodide(packages=["staticml"])
-async def _plan_and_debug(selenium, tensors: dict, inputs: dict, shape: tuple, heads: int, dtype: str) -> dict:
+async def _plan_and_debug(selenium, tensors: dict, inputs: dict, shape: tuple, heads: int, dtype: str,
+                         split_k: int = None) -> dict:
     from js import GPUQueue
 
     from staticml.runtime.example_block import block_plan
     from staticml.runtime.webgpu_backend import WebGPUBackend
 
     be = await WebGPUBackend.request()
+    if split_k:   # every linear on the 64x64 kernel in split_k slices of K (two dispatches each, one shared scratch)
+        be.software, be.linear_big, be.linear_skinny, be.linear_splits = False, False, False, split_k
     plan = block_plan(be, tensors, shape, heads, dtype)
     prog = await be.compile(plan, debug_mode=False)
     # count real queue.submit calls made by one run (replay and the copies of its outputs)
@@ -51,18 +54,23 @@ async def _plan_and_debug(selenium, tensors: dict, inputs: dict, shape: tuple, h
     dbg = await be.compile(plan, debug_mode=True)
     slow = await dbg.run_debug(inputs)
     n_dispatches = len(prog.dispatches)
+    scratches = {id(b) for _, d in prog.dispatches for b in d.buffers if type(b).__name__ == "Scratch"}
     prog.release()
     dbg.release()
     return {"fast": fast, "slow": slow["outputs"], "trace": slow["trace"], "submits": submits,
-            "dispatches": n_dispatches, "outputs": len(plan.outputs)}
+            "dispatches": n_dispatches, "outputs": len(plan.outputs), "scratch_bindings": len(scratches),
+            "scratch_buffer": prog._scratch is not None}
 
 
-@pytest.mark.parametrize("dtype", ["f32", "q8"])
-def test_plan_and_debug_paths_agree_and_each_op_matches_its_reference(selenium_gpu, dtype):
+@pytest.mark.parametrize("dtype, split_k", [("f32", None), ("q8", None), ("q8", 2)])
+def test_plan_and_debug_paths_agree_and_each_op_matches_its_reference(selenium_gpu, dtype, split_k):
+    """split_k: the block's four linears on the 64x64 kernel, each split in 2 slices of K through one scratch buffer
+    (each linear's second pass reads it before the next linear's first pass overwrites it)."""
     tensors, inputs = _layer_and_inputs(dtype)
-    r = _plan_and_debug(selenium_gpu, tensors, inputs, (B, T, C), H, dtype)
+    r = _plan_and_debug(selenium_gpu, tensors, inputs, (B, T, C), H, dtype, split_k)
     assert r["outputs"] == 2 and r["submits"] == 1, r   # the whole plan and its read back in one submit
-    assert r["dispatches"] == 9
+    assert r["dispatches"] == (13 if split_k else 9)
+    assert (r["scratch_bindings"], r["scratch_buffer"]) == ((4, True) if split_k else (0, False))
     assert r["fast"] == r["slow"]  # same kernels, same order: bit-identical
 
     check_trace_natively(tensors, inputs, dtype, r["trace"], r["fast"]["pooled"])

@@ -76,11 +76,12 @@ async def _time(run, min_s: float = 0.4, max_reps: int = 10) -> float:
 
 async def matmul_throughput(args_json: str) -> str:
     """GFLOP/s of the linear kernel per weight dtype and shape (M, K, N). Optional args: "tiles", the kernel
-    variants to force (linear.tiles' names "tiled", "big", "skinny"; default: what the shape picks), and
+    variants to force (linear.tiles' names "tiled", "big", "skinny"; default: what the shape picks), "splits",
+    split-K slice counts to force on "tiled" (1 = none; default: linear.k_splits decides), and
     "repeat", independent linears on the same x and weight per replay (one pass), so that a kernel of a
     few microseconds is not timed against a round trip to the GPU. Where the device has `timestamp-query`,
-    each row also has "gpu_us": the median GPU time of one linear from per-dispatch timestamps, taken right
-    after ~0.3 s of back-to-back replays (a GPU left idle runs at a fraction of its clock)."""
+    each row also has "gpu_us": the median GPU time of one linear (all its dispatches) from per-dispatch
+    timestamps, taken right after ~0.3 s of back-to-back replays (a GPU left idle runs at a fraction of its clock)."""
     args = json.loads(args_json)
     be = await _backend()
     repeat = int(args.get("repeat", 1))
@@ -90,8 +91,9 @@ async def matmul_throughput(args_json: str) -> str:
         for dtype in args["dtypes"]:
             words, scales = weight_data(dtype, N, K, M + K + N)
             w = be.packed_weight("w", dtype, N, K, words, scales)
-            for tile in args.get("tiles", [None]):
+            for tile, splits in ((t, s) for t in args.get("tiles", [None]) for s in args.get("splits", [None])):
                 be.linear_big, be.linear_skinny = forced[tile]
+                be.linear_splits = splits
                 plan = Plan("mm")
                 x = plan.input("x", (M, K))
                 for r in range(repeat):
@@ -101,16 +103,22 @@ async def matmul_throughput(args_json: str) -> str:
                 seconds = await _time(lambda: _replay(prog._ops)) / repeat
                 chosen = linear.tiles(M, N, 1, be.software, be.linear_big, be.linear_skinny, K)
                 row = {"dtype": dtype, "M": M, "K": K, "N": N, "tile": chosen, "repeat": repeat,
+                       "k_splits": linear.k_splits(M, N, K, chosen, splits)[0],
                        "ms": round(seconds * 1e3, 4), "gflops": round(2 * M * K * N / seconds / 1e9, 3),
                        "kernel": linear.kernel_key(dtype, linear.f16_native(be.features), chosen)}
                 if be.device.has_timestamps:
                     await _time(lambda: _replay(prog._ops), min_s=0.3, max_reps=10_000)   # clocks up
                     samples = [await be.device.profile(prog._ops, per_dispatch=True) for _ in range(3)]
-                    us = sorted(profile.per_dispatch_median(samples))[repeat // 2] / 1e3
+                    per = profile.per_dispatch_median(samples)
+                    each = len(per) // repeat   # dispatches per linear: 2 when split along K
+                    linears = sorted((sum(per[i:i + each]), per[i:i + each]) for i in range(0, len(per), each))
+                    us, parts = linears[repeat // 2][0] / 1e3, linears[repeat // 2][1]
                     row.update(gpu_us=round(us, 2), gpu_gflops=round(2 * M * K * N / us / 1e3, 1))
+                    if each > 1:   # split-K: main's and splitk_sum's share
+                        row["gpu_us_parts"] = [round(v / 1e3, 2) for v in parts]
                 rows.append(row)
                 prog.release()
-            be.linear_big = be.linear_skinny = None
+            be.linear_big = be.linear_skinny = be.linear_splits = None
             be.release_weights()
     return json.dumps(rows)
 

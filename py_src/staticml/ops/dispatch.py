@@ -8,6 +8,17 @@ from dataclasses import dataclass
 MAX_GROUPS = 65535  # WebGPU's default maxComputeWorkgroupsPerDimension
 
 DUMMY = "dummy"  # binds the backend's 16-byte placeholder where an optional input is absent
+# a binding the entry point never reads: left out of the bind group, since the layout WebGPU derives for an entry
+# point has only the bindings it uses (an extra entry makes the bind group invalid)
+UNUSED = "unused"
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """A binding for a kernel's own intermediate of `nbytes` (split-K's partial sums): the backend binds one
+    buffer, the size of the largest, wherever a dispatch asks for one. Dispatches run in order, so a scratch
+    is free again once the dispatch after its writer has read it; no plan tensor lives in it."""
+    nbytes: int
 
 
 @dataclass
@@ -16,7 +27,7 @@ class Dispatch:
     source: str         # full WGSL (uniform struct + constants + family file)
     entry: str          # entry point
     uniforms: bytes     # packed Uniforms (binding 0)
-    buffers: list       # bindings 1..n in order: Tensor (whole buffer bound) or DUMMY
+    buffers: list       # bindings 1..n in order: Tensor (whole buffer bound), DUMMY, UNUSED or Scratch
     groups: tuple       # (x, y, z) workgroups
 
 

@@ -6,15 +6,18 @@ thread 4x4 outputs, K walked 32 at a time through workgroup memory; and `main_12
 load), chosen when its grid still gives every SM-sized slot >= 2 workgroups (`big_tiles`).
 `main_skinny` for few rows (`skinny`: a short query, a search's query against a corpus): a
 16-row x 8-column tile per workgroup whose 256 threads split K in 32 lanes, so even M = 1 gets N / 8
-workgroups. `main_direct` (no workgroup memory) serves CPU-emulated adapters. Weights are [N, K] in the packed layouts of
+workgroups. Where `main`'s grid is small (`k_splits`), it runs split-K: workgroup z sums one slice of
+K into a scratch buffer and `splitk_sum` adds the slices and applies the epilogue (two dispatches).
+`main_direct` (no workgroup memory) serves CPU-emulated adapters. Weights are [N, K] in the packed layouts of
 `staticml.quant`; dequantization happens while the weight tile is loaded (never a separate pass).
 The same kernel runs the batched f32 `matmul` op (b as [B, K, N] or [B, N, K]) with workgroup z = batch.
 """
+import dataclasses
 from dataclasses import dataclass
 
 from .. import quant
 from ..shaders import load_wgsl
-from .dispatch import DUMMY, Dispatch, ceil_div
+from .dispatch import DUMMY, UNUSED, Dispatch, Scratch, ceil_div, grid
 from .uniforms import Uniforms
 
 TM, TN, TK = 64, 64, 32
@@ -30,6 +33,24 @@ SKINNY_ROWS, SKINNY_COLS = 16, 8  # main_skinny's tile
 # M = 1024
 SKINNY_MAX_M = 256
 SKINNY_WIDE_M = 64
+# Split-K for `main` (k_splits): a workgroup walks K in a chain of K / 32 steps (a global load, a barrier, 512
+# multiply-adds per thread), so a long K on a small grid leaves SMs idle: on an H200 a 1536 -> 384 linear took
+# ~100 us at M = 112 (12 workgroups) and at M = 1024 (96) alike. Cutting K into slices multiplies the workgroups
+# and shortens the chain, but the second pass (splitk_sum) costs 7-18 us, and at M = 1024 a K = 384 linear's first
+# pass hardly got faster. Measured per slice count on MiniLM's shapes (bench/results/h200-2026-11-22-splitk.json):
+# K >= 1024 on a grid under SPLIT_MIN_WORKGROUPS gains in slices of SPLIT_STEPS steps (1024 x 1536 -> 384: 98 -> 83
+# us f32, 114 -> 86 q8, 4 slices); a grid of at most SPLIT_SMALL_GRID workgroups gains from 2 slices of K >=
+# SPLIT_SMALL_MIN_K (112 x 384 -> 1152 and -> 1536: 58-68 -> 53-56 us); 2 to 4 slices of K = 384 at 72-96
+# workgroups lost 0-25 us.
+SPLIT_MIN_WORKGROUPS = 264
+SPLIT_MIN_K = 1024
+SPLIT_STEPS = 12
+SPLIT_SMALL_GRID = 48
+SPLIT_SMALL_MIN_K = 256
+# at most this many slices (measured up to 6): bounds the scratch at 8 x 264 x 64 x 64 floats (35 MB), well inside
+# WebGPU's default 128 MiB per storage binding, whatever K a model has
+SPLIT_MAX_SLICES = 8
+SPLIT_SUM_GROUP = 256   # splitk_sum's workgroup size: one output per thread
 # W_KIND constants of linear.wgsl; "f32_kn" is a dense [K, N] right-hand side (batched matmul)
 W_KINDS = {"f32": 0, "f16": 1, "q8": 2, "q4": 3, "f32_kn": 4}
 ACTS = {"none": 0, "gelu_erf": 1, "gelu_tanh": 2, "silu": 3, "relu": 4}
@@ -53,6 +74,8 @@ class LinearUniforms(Uniforms):
     act: "u32"         # ACTS code; the epilogue flags are uniforms (not constants) so one
     has_bias: "u32"    # pipeline per weight kind serves every epilogue: SwiftShader takes
     has_res: "u32"     # ~3 s to compile each variant, a uniform branch per output costs nothing
+    k_chunk: "u32" = 0  # split-K: K per slice (workgroup z sums k in [z * k_chunk, (z + 1) * k_chunk)); 0 = all of K
+    splits: "u32" = 1   # split-K: slices splitk_sum adds
 
 
 DIRECT_TILE = 32  # main_direct: 8x8 invocations x 4x4 outputs, no workgroup memory
@@ -97,6 +120,26 @@ def tiles(M: int, N: int, batch: int = 1, software: bool = False, big: bool = No
     return "big" if big_tiles(M, N, batch, software, big) else "tiled"
 
 
+def k_splits(M: int, N: int, K: int, tile: str = "tiled", force: int = None) -> tuple[int, int]:
+    """(slices, k per slice) for `main` on an M x K -> N linear: (1, K) for no split. force (tests, benchmarks):
+    this many slices, as far as K has TK-steps for them; other tiles never split."""
+    steps = ceil_div(K, TK)
+    if tile != "tiled":
+        return 1, K
+    if force is not None:
+        want = force
+    else:
+        groups = ceil_div(M, TM) * ceil_div(N, TN)
+        if groups < SPLIT_MIN_WORKGROUPS and K >= SPLIT_MIN_K:
+            want = min(steps // SPLIT_STEPS, SPLIT_MAX_SLICES)
+        else:
+            want = 2 if groups <= SPLIT_SMALL_GRID and K >= SPLIT_SMALL_MIN_K else 1
+    if want <= 1 or steps < 2:
+        return 1, K
+    chunk = ceil_div(steps, min(want, steps))   # TK-steps per slice; no slice is empty
+    return ceil_div(steps, chunk), chunk * TK
+
+
 _SHAPE_KEYS = {"direct": "direct32x32", "skinny": f"skinny{SKINNY_ROWS}x{SKINNY_COLS}",
                "big": f"{BIG_TILE}x{BIG_TILE}x{BIG_TK}", "tiled": f"{TM}x{TN}x{TK}"}
 _ENTRIES = {"direct": "main_direct", "skinny": "main_skinny", "big": "main_128", "tiled": "main"}
@@ -129,7 +172,9 @@ def _opt(t):
     return DUMMY if t is None else t
 
 
-def encode_linear(node, features=(), software=False, big=None, thin=None) -> list:
+def encode_linear(node, features=(), software=False, big=None, thin=None, splits=None) -> list:
+    """The linear's dispatches: one, or for split-K (`k_splits`; `splits` forces it) `main` into a scratch of
+    [slices, M, N] raw sums, then `splitk_sum` (sum + epilogue) into the output."""
     x, w, bias, res = (node.inputs[k] for k in ("x", "w", "bias", "residual"))
     act = node.params["act"]
     M = x.numel // w.K
@@ -140,9 +185,23 @@ def encode_linear(node, features=(), software=False, big=None, thin=None) -> lis
                        n_groups=quant.groups(w.K), x_batch=0, w_batch=0, out_batch=0,
                        act=ACTS[act], has_bias=int(bias is not None), has_res=int(res is not None))
     tile = tiles(M, w.N, 1, software, big, thin, w.K)
-    return [Dispatch(kernel_key(w.dtype, native, tile=tile), source(w.dtype, native), entry(tile),
-                     u.pack(), [x, w.words, _opt(w.scales), _opt(bias), _opt(res), node.out],
-                     workgroups(M, w.N, 1, tile))]
+    key, src, entry_point = kernel_key(w.dtype, native, tile=tile), source(w.dtype, native), entry(tile)
+    n_split, chunk = k_splits(M, w.N, w.K, tile, splits)
+    if n_split == 1:
+        return [Dispatch(key, src, entry_point, u.pack(), [x, w.words, _opt(w.scales), _opt(bias), _opt(res), node.out],
+                         workgroups(M, w.N, 1, tile))]
+    sums = Scratch(n_split * M * w.N * 4)   # [slices, M, N] f32
+    # slice z's raw sums at z * M * N: no epilogue; out_batch places them (x and w are shared: batch strides 0)
+    part = dataclasses.replace(u, out_batch=M * w.N, act=0, has_bias=0, has_res=0, k_chunk=chunk)
+    total = dataclasses.replace(u, splits=n_split)
+    return [Dispatch(key, src, entry_point, part.pack(), [x, w.words, _opt(w.scales), DUMMY, DUMMY, sums],
+                     workgroups(M, w.N, n_split, tile)),
+            Dispatch(SPLIT_SUM_KEY, source("f32"), "splitk_sum", total.pack(), [sums, UNUSED, UNUSED, _opt(bias), _opt(res),
+                                                                                node.out],
+                     grid(ceil_div(M * w.N, SPLIT_SUM_GROUP)))]
+
+
+SPLIT_SUM_KEY = "linear_splitk_sum"   # one pipeline for every weight kind: it reads only f32 sums
 
 
 def encode_matmul(node, features=(), software=False, big=None, thin=None) -> list:

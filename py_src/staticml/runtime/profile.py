@@ -14,7 +14,11 @@ def describe(node, dispatch, family: str) -> dict:
     if node.op == "linear":
         x, w = node.inputs["x"], node.inputs["w"]
         M = x.numel // w.K
-        info.update(M=M, K=w.K, N=w.N, weights=w.dtype, flops=2 * M * w.K * w.N)
+        # split-K's second pass (ops/linear.py) adds its time to the linear's, not another linear or its FLOPs
+        second = dispatch.entry == "splitk_sum"
+        info.update(M=M, K=w.K, N=w.N, weights=w.dtype, flops=0 if second else 2 * M * w.K * w.N)
+        if second:
+            info["second_pass"] = True
     elif node.op == "matmul":
         a = node.inputs["a"]
         batch = a.shape[0] if a.ndim == 3 else 1
@@ -37,10 +41,10 @@ def per_dispatch_median(samples: list) -> list:
     return [median(s[k] for s in samples) for k in range(n)]
 
 
-def _add(table: dict, name: str, ns: float, flops: int = 0) -> None:
+def _add(table: dict, name: str, ns: float, flops: int = 0, count: int = 1) -> None:
     row = table.setdefault(name, {"ms": 0.0, "count": 0, "flops": 0})
     row["ms"] += ns / 1e6
-    row["count"] += 1
+    row["count"] += count
     row["flops"] += flops
 
 
@@ -68,10 +72,11 @@ def aggregate(infos: list, ns: list) -> dict:
     for info, v in zip(infos, ns):
         v = max(0.0, v or 0.0)
         total += v
-        _add(fams, info["family"], v, info.get("flops", 0))
+        ops = 0 if info.get("second_pass") else 1   # families and shapes count ops; keys count dispatches
+        _add(fams, info["family"], v, info.get("flops", 0), ops)
         _add(keys, info["key"], v, info.get("flops", 0))
         if "flops" in info:
-            _add(shapes, shape_key(info), v, info["flops"])
+            _add(shapes, shape_key(info), v, info["flops"], ops)
     total_ms = total / 1e6
     out = {"dispatches": len(ns), "sum_ms": round(total_ms, 4), "by_family": _finish(fams, total_ms),
            "by_key": _finish(keys, total_ms), "matmul_by_shape": _finish(shapes, total_ms)}

@@ -13,7 +13,7 @@ import time
 
 from ..gpu import usage
 from ..ops import argmax, attention, copy, elementwise, embedding, linear, norm, pooling, rotary, softmax
-from ..ops.dispatch import DUMMY
+from ..ops.dispatch import DUMMY, UNUSED, Scratch
 from . import debug, profile
 from .backend import Backend
 from .plan import Plan
@@ -74,6 +74,7 @@ class WebGPUBackend(Backend):
         self.software = device.is_software
         self.linear_big = None     # None: linear.big_tiles decides per shape; tests force True / False
         self.linear_skinny = None  # None: linear.skinny decides per shape (few rows); tests force True / False
+        self.linear_splits = None  # None: linear.k_splits decides per shape; tests force a number of K slices
         self.pool = BufferPool(device)
         self.dummy = device.buffer(16, usage.STORAGE_RW)  # bound where an optional input is absent
         self._weights: list[int] = []
@@ -160,6 +161,8 @@ class GPUProgram:
         for node in self.plan.nodes:
             encode = ENCODERS[node.op]
             extra = {"software": be.software, "big": be.linear_big, "thin": be.linear_skinny} if node.op in ("linear", "matmul") else {}
+            if node.op == "linear":
+                extra["splits"] = be.linear_splits
             for d in encode(node, be.features, **extra):
                 self.dispatches.append((node.index, d))
         self._allocate()
@@ -186,7 +189,7 @@ class GPUProgram:
         records = []
         for (_, d), off in zip(self.dispatches, offsets):
             bindings = [(0, ubuf, off, len(d.uniforms))]
-            bindings += [(i, self._buffer_of(t), 0, 0) for i, t in enumerate(d.buffers, start=1)]
+            bindings += [(i, self._buffer_of(t), 0, 0) for i, t in enumerate(d.buffers, start=1) if t is not UNUSED]
             group = dev.bind_group(pipeline_of[d.key], bindings)
             self._objects.append(group)
             records.append((pipeline_of[d.key], group, *d.groups))
@@ -199,6 +202,8 @@ class GPUProgram:
     def _buffer_of(self, t) -> int:
         if t is DUMMY:
             return self.backend.dummy
+        if isinstance(t, Scratch):
+            return self._scratch
         if t.storage.kind == "weight":
             return t.storage.handle
         return self.buffers[t.storage]
@@ -215,6 +220,9 @@ class GPUProgram:
             self.buffers[st] = free[cls].pop() if free.get(cls) else self._take(pool, st.nbytes)
             for s in released:
                 free.setdefault(size_class(s.nbytes), []).append(self.buffers[s])
+        # one buffer serves every Scratch binding: dispatches run in order, each scratch is read by the next one
+        need = max((b.nbytes for _, d in self.dispatches for b in d.buffers if isinstance(b, Scratch)), default=0)
+        self._scratch = self._take(pool, need) if need else None
 
     def _take(self, pool, nbytes) -> int:
         buf = pool.acquire(nbytes)
