@@ -323,10 +323,11 @@ class CpuProgram:
 
 
 class _Call:
-    """A kernel call as profile.describe() reads a dispatch: its key (the wasm export) and no workgroups."""
+    """A kernel call as profile.describe() reads a dispatch: its key (the wasm export), no workgroups, and no
+    entry point (one call per op: never a second pass)."""
 
     def __init__(self, key: str):
-        self.key, self.groups = key, ()
+        self.key, self.groups, self.entry = key, (), None
 
 
 def _rows(t: Tensor) -> int:
