@@ -83,8 +83,7 @@ def ops_page(tmp: Path, chromium):
     root = build(BuildOptions(out=tmp / "dist", static_dir=static, log=lambda *_: None))
     server = make_server(root, 0, quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    driver = chromium.make_driver()
-    driver.set_script_timeout(600)
+    driver = chromium.make_driver()   # its script timeout (600 s) covers the slowest section
     try:
         driver.get(f"http://127.0.0.1:{server.server_address[1]}/bench-ops.html")
         chromium.await_js(driver, READY)
