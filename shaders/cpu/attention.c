@@ -3,6 +3,9 @@
 // projection), GQA (query head h uses k/v head h / (H / Hkv)), key_mask [B, Tk] f32 (1 attend, 0 pad),
 // causal: query i sees keys j <= i + (Tk - Tq); a query with no visible key gets zeros.
 // out [B, Tq, H, D] contiguous. Threads split (batch, head).
+// Scores are kept in base 2: q is multiplied by scale * log2(e), so e^(s - max) is 2^(t - max), which needs
+// no range reduction by ln 2 (softmax.c's exp spends two multiply-adds and a compare per vector on it):
+// the exponential went from ~26 % to ~15 % of a 248-token head (1 thread, 2026-11-22).
 // When a head's K and V fit the thread's scratch, they are copied once into the matmul kernel's panel
 // layout and both products (q k^T and p v) run on the register-blocked micro-kernel (matmul.c), 64
 // query rows at a time; otherwise a row-by-row path runs.
@@ -10,7 +13,56 @@
 
 #define QB 64   // query rows per block on the matmul path
 
-float sm_exp_row(const float *x, float scale, const float *mask, float *y, int N);
+float sm_row_max(const float *x, float scale, const float *mask, float *y, int N);   // softmax.c
+
+// Constants of exp2_nonpos in memory (vmath.h says why): the clamp, the rounding constant 1.5 * 2^23, and
+// 2^f on [-0.5, 0.5] as a degree-5 polynomial, c0 first (relative error 7.5e-8 exact, 2.3e-7 in f32 Horner;
+// fitted by tests/native/test_exp2_poly.py, which checks them and, run as a script, prints these lines).
+__attribute__((aligned(16))) float sm_exp2_k[][4] = {
+  {-127.0f, -127.0f, -127.0f, -127.0f}, {12582912.0f, 12582912.0f, 12582912.0f, 12582912.0f},
+  {1.0000001192e+00f, 1.0000001192e+00f, 1.0000001192e+00f, 1.0000001192e+00f},
+  {6.9314694405e-01f, 6.9314694405e-01f, 6.9314694405e-01f, 6.9314694405e-01f},
+  {2.4022120237e-01f, 2.4022120237e-01f, 2.4022120237e-01f, 2.4022120237e-01f},
+  {5.5507130921e-02f, 5.5507130921e-02f, 5.5507130921e-02f, 5.5507130921e-02f},
+  {9.6755409613e-03f, 9.6755409613e-03f, 9.6755409613e-03f, 9.6755409613e-03f},
+  {1.3276471291e-03f, 1.3276471291e-03f, 1.3276471291e-03f, 1.3276471291e-03f}};
+// 127 minus the bits of 1.5 * 2^23: added to the bits of (x + 1.5 * 2^23) it gives n + 127
+__attribute__((aligned(16))) int32_t sm_exp2_bias[4] = {127 - 0x4B400000, 127 - 0x4B400000, 127 - 0x4B400000,
+                                                        127 - 0x4B400000};
+enum { E2_LO, E2_MAGIC, E2_POLY, E2_COUNT = E2_POLY + 6 };
+
+// 2^x for x <= 0 (base-2 scores minus their row max). x is clamped at -127, where n = round(x) = -127 makes
+// 2^n's bits 0: masked keys (-inf) and anything below 2^-126.5 come out exactly 0 without a compare.
+SM_INLINE v128_t exp2_nonpos(v128_t x, const v128_t *c, v128_t bias) {
+  x = wasm_f32x4_pmax(x, c[E2_LO]);
+  v128_t t = wasm_f32x4_add(x, c[E2_MAGIC]);                      // n + 1.5 * 2^23: n in the low bits
+  v128_t f = wasm_f32x4_sub(x, wasm_f32x4_sub(t, c[E2_MAGIC]));   // x - n, in [-0.5, 0.5]
+  v128_t p = c[E2_POLY + 5];
+  for (int i = 4; i >= 0; i--) p = madd(p, f, c[E2_POLY + i]);
+  return wasm_f32x4_mul(p, wasm_i32x4_shl(wasm_i32x4_add(t, bias), 23));   // p * 2^n, 2^n = (n + 127) << 23
+}
+
+// y[0:N] = 2^(y + mask - their max) in place, not normalised (mask: 0 or -inf per key, or none); returns the
+// sum, 0 for a row with no visible key (which is then all zeros).
+static float exp2_row(float *y, const float *mask, int N) {
+  float mx = sm_row_max(y, 1.0f, mask, y, N);
+  if (mx == -__builtin_inff()) return 0.0f;
+  int k;
+  v128_t vm = wasm_f32x4_splat(mx), vsum = wasm_f32x4_splat(0.0f), bias = wasm_v128_load(sm_exp2_bias), c[E2_COUNT];
+  for (int i = 0; i < E2_COUNT; i++) c[i] = wasm_v128_load(sm_exp2_k[i]);
+  for (k = 0; k + 4 <= N; k += 4) {
+    v128_t e = exp2_nonpos(wasm_f32x4_sub(wasm_v128_load(y + k), vm), c, bias);
+    wasm_v128_store(y + k, e);
+    vsum = wasm_f32x4_add(vsum, e);
+  }
+  float sum = hsum(vsum);
+  if (k < N) {
+    v128_t e = exp2_nonpos(wasm_f32x4_sub(load_partial(y + k, N - k), vm), c, bias);
+    store_partial(y + k, e, N - k);
+    for (; k < N; k++) sum += y[k];
+  }
+  return sum;
+}
 
 enum { A_Q, A_K, A_V, A_OUT, A_MASK, A_B, A_TQ, A_TK, A_H, A_HKV, A_D, A_CAUSAL, A_SCALE,
        A_QSB, A_QST, A_QSH, A_KSB, A_KST, A_KSH, A_VSB, A_VST, A_VSH, A_COUNT };
@@ -20,7 +72,7 @@ typedef struct {
   float *out;                 // [Tq][out_stride], this head's columns
   const float *addmask;       // [Tk] 0 or -inf, or 0 = all visible
   int Tq, Tk, D, qst, kst, vst, out_stride, causal;
-  float scale;
+  float scale;                // the op's scale times log2(e): scores in base 2
 } head_t;
 
 SM_INLINE float dot(const float *a, const float *b, int D) {
@@ -44,11 +96,11 @@ SM_INLINE int panel_path_fits(int Tk, int D) {
   return (size_t)T8 * D + (size_t)D8 * Tk + (size_t)QB * (D + Tk) <= SM_SCRATCH_FLOATS - Tk;
 }
 
-// p[0:Tk] = exp(scores of query row i - their max), zeros past its visible keys; returns 1 / their sum (0
-// when no key is visible), by which the caller scales the output row: D multiplies instead of Tk.
+// p[0:Tk] = 2^(base-2 scores of query row i - their max), zeros past its visible keys; returns 1 / their sum
+// (0 when no key is visible), by which the caller scales the output row: D multiplies instead of Tk.
 SM_INLINE float probabilities(const head_t *h, int i, float *p) {
   int nk = visible_keys(h, i);
-  float sum = nk > 0 ? sm_exp_row(p, 1.0f, h->addmask, p, nk) : 0.0f;   // scale already applied to q
+  float sum = nk > 0 ? exp2_row(p, h->addmask, nk) : 0.0f;
   for (int j = nk; j < h->Tk; j++) p[j] = 0.0f;
   return sum > 0.0f ? 1.0f / sum : 0.0f;
 }
@@ -65,7 +117,7 @@ static void head_by_panels(const head_t *h, float *scratch) {
   int Tk = h->Tk, D = h->D, T8 = (Tk + 7) & ~7, D8 = (D + 7) & ~7;
   float *kp = scratch;                        // K as panels [T8/8][D][8]: "W" of S = Q K^T
   float *vp = kp + (size_t)T8 * D;            // V^T as panels [D8/8][Tk][8]: "W" of O = P V
-  float *qc = vp + (size_t)D8 * Tk;           // [QB][D] query rows times scale
+  float *qc = vp + (size_t)D8 * Tk;           // [QB][D] query rows times scale * log2(e)
   float *sc = qc + (size_t)QB * D;            // [QB][Tk] scores, then exp(score - max)
   float inv[QB];                              // 1 / sum of each row's exp
   for (int p = 0; p < T8 / 8; p++) {   // 8 keys: [8][D] -> [D][8], two 4x4 transposes per 4 d
@@ -182,7 +234,7 @@ static void attention_part(const int32_t *a, int part, int nparts, float *scratc
                 (const float *)a[A_V] + (size_t)b * a[A_VSB] + (size_t)g * a[A_VSH],
                 (float *)a[A_OUT] + (size_t)b * a[A_TQ] * H * a[A_D] + (size_t)hd * a[A_D],
                 row_mask, a[A_TQ], Tk, a[A_D], a[A_QST], a[A_KST], a[A_VST], H * a[A_D],
-                a[A_CAUSAL], i2f(a[A_SCALE])};
+                a[A_CAUSAL], i2f(a[A_SCALE]) * 1.44269504088896341f};
     if (panel_path_fits(Tk, h.D)) head_by_panels(&h, scratch);
     else head_by_rows(&h, scratch);
   }

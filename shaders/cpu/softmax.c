@@ -1,4 +1,5 @@
-// Softmax over the last axis with an optional additive mask; shared with attention.c.
+// Softmax over the last axis with an optional additive mask; the row max is shared with attention.c (which
+// has its own base-2 exponential).
 #include "common.h"
 
 // Constants of exp_nonpos, loaded once per row (V8 rebuilds a v128.const at every use).
@@ -28,10 +29,9 @@ SM_INLINE v128_t exp_nonpos(v128_t x, const v128_t *c) {
   return wasm_v128_andnot(wasm_f32x4_mul(p, pow2n), dead);
 }
 
-// y[0:N] = exp(x[0:N] * scale + mask[0:N] - their max), not normalised; returns the sum (0 for a row that is
-// entirely -inf, whose y is then all zeros). Unscaled, unmasked rows in place (attention's) skip the first
-// pass's stores: one read for the max, one pass for exp.
-float sm_exp_row(const float *x, float scale, const float *mask, float *y, int N) {
+// y[0:N] = x[0:N] * scale + mask[0:N]; returns their max (-inf for a row that is entirely -inf, whose y is then
+// all zeros). Unscaled, unmasked rows in place skip the stores: one read. Shared with attention.c.
+float sm_row_max(const float *x, float scale, const float *mask, float *y, int N) {
   v128_t vmax = wasm_f32x4_splat(-__builtin_inff());
   int k = 0, transform = mask || scale != 1.0f || x != y;
   if (transform) {
@@ -50,10 +50,17 @@ float sm_exp_row(const float *x, float scale, const float *mask, float *y, int N
     if (transform) y[k] = x[k] * scale + (mask ? mask[k] : 0.0f);
     mx = y[k] > mx ? y[k] : mx;
   }
-  if (mx == -__builtin_inff()) {
+  if (mx == -__builtin_inff())
     for (k = 0; k < N; k++) y[k] = 0.0f;
-    return 0.0f;
-  }
+  return mx;
+}
+
+// y[0:N] = exp(x[0:N] * scale + mask[0:N] - their max), not normalised; returns the sum (0 for a row that is
+// entirely -inf, whose y is then all zeros).
+static float sm_exp_row(const float *x, float scale, const float *mask, float *y, int N) {
+  float mx = sm_row_max(x, scale, mask, y, N);
+  if (mx == -__builtin_inff()) return 0.0f;
+  int k;
   v128_t vm = wasm_f32x4_splat(mx), vsum = wasm_f32x4_splat(0.0f);
   v128_t c[EK_COUNT];
   for (int i = 0; i < EK_COUNT; i++) c[i] = wasm_v128_load(sm_softmax_k[i]);

@@ -225,6 +225,18 @@ def attention_cases():
         cases.append(_case(f"attention-{B}x{Tq}x{Tk}x{H}/{Hkv}x{D}{'-causal' if causal else ''}-{layout}", "attention",
                            args, kw, inputs, {"out": 4 * B * Tq * H * D},
                            {"out": (want, dict(rtol=1e-4, atol=2e-6 * Tk + 1e-6))}))
+    # Padded keys weigh exactly 0, not a tiny exponential: their values are 3e38, which times even 2^-127
+    # would show (the kernel's base-2 exponential flushes below 2^-126.5 to 0 by construction).
+    rng = np.random.default_rng(4100)
+    B, T, H, D = 2, 70, 2, 32
+    q, k, v = (rng.normal(0, 1, (B, T, H, D)).astype(np.float32) for _ in range(3))
+    key_mask = np.ones((B, T), np.float32)
+    key_mask[1, 40:] = 0
+    v[1, 40:] = 3e38
+    cases.append(_case(f"attention-{B}x{T}x{T}x{H}x{D}-padded-keys-hold-3e38", "attention",
+                       ["@q", "@k", "@v", "@out", B, T, T, H, D], {"key_mask": "@m"},
+                       {"q": _f32(q), "k": _f32(k), "v": _f32(v), "m": _f32(key_mask)}, {"out": 4 * B * T * H * D},
+                       {"out": (attention_op.reference(q, k, v, key_mask), dict(rtol=1e-4, atol=2e-6 * T + 1e-6))}))
     return cases
 
 
