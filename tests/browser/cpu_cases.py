@@ -152,7 +152,7 @@ def pack_cases():
 
 def norm_cases():
     cases = []
-    for i, (M, N) in enumerate([(1, 1), (3, 17), (17, 384), (127, 3)]):
+    for i, (M, N) in enumerate([(1, 1), (3, 17), (17, 384), (127, 3), (5, 23)]):   # 23: 16 + 4 + 3
         rng = np.random.default_rng(2000 + i)
         x = (rng.normal(0, 2, (M, N)) + 3).astype(np.float32)
         g, b = rng.uniform(0.5, 1.5, N).astype(np.float32), rng.uniform(-1, 1, N).astype(np.float32)
