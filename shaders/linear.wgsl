@@ -61,7 +61,7 @@ fn load_w(k0: u32, n0: u32, wb: u32, t: u32) {
       put_w(2u * j, n, p.x);
       put_w(2u * j + 1u, n, p.y);
     }
-  } else if (W_KIND == 2u) {  // q8: a word holds 4 int8 along k; 64 rows x 8 words, 2 per thread
+  } else if (W_KIND == 2u) {  // q8: a word holds 4 int8 along k; 64 rows x 8 words, 2 per thread (unscaled)
     for (var r = 0u; r < 2u; r++) {
       let idx = t + r * 256u;
       let n = idx / 8u;
@@ -70,7 +70,7 @@ fn load_w(k0: u32, n0: u32, wb: u32, t: u32) {
       if (n0 + n < u.N && k0 + 4u * j < u.K) {
         let word = bitcast<i32>(w[wb + (n0 + n) * u.row_words + k0 / 4u + j]);
         q = vec4<f32>(f32(extractBits(word, 0u, 8u)), f32(extractBits(word, 8u, 8u)),
-                      f32(extractBits(word, 16u, 8u)), f32(extractBits(word, 24u, 8u))) * scales[n0 + n];
+                      f32(extractBits(word, 16u, 8u)), f32(extractBits(word, 24u, 8u)));
       }
       for (var c = 0u; c < 4u; c++) { put_w(4u * j + c, n, q[c]); }
     }
@@ -147,6 +147,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let n = n0 + lid.x * 4u + j;
       if (n >= u.N) { break; }
       var v = acc[i][j];
+      v *= column_scale(n);  // split-K: each slice's raw sum is scaled here, splitk_sum adds them
       if (u.has_bias != 0u) { v += bias[n]; }
       v = activate(v);
       if (u.has_res != 0u) { v += res[ob + m * u.N + n]; }
@@ -213,7 +214,7 @@ fn load_w2(k0: u32, n0: u32, wb: u32, t: u32) {
       put_w2(2u * j, n, p.x);
       put_w2(2u * j + 1u, n, p.y);
     }
-  } else if (W_KIND == 2u) {  // q8: a word holds 4 int8 along k; 128 rows x 4 words, 2 per thread
+  } else if (W_KIND == 2u) {  // q8: a word holds 4 int8 along k; 128 rows x 4 words, 2 per thread (unscaled)
     for (var r = 0u; r < 2u; r++) {
       let idx = t + r * 256u;
       let n = idx / 4u;
@@ -222,7 +223,7 @@ fn load_w2(k0: u32, n0: u32, wb: u32, t: u32) {
       if (n0 + n < u.N && k0 + 4u * j < u.K) {
         let word = bitcast<i32>(w[wb + (n0 + n) * u.row_words + k0 / 4u + j]);
         q = vec4<f32>(f32(extractBits(word, 0u, 8u)), f32(extractBits(word, 8u, 8u)),
-                      f32(extractBits(word, 16u, 8u)), f32(extractBits(word, 24u, 8u))) * scales[n0 + n];
+                      f32(extractBits(word, 16u, 8u)), f32(extractBits(word, 24u, 8u)));
       }
       for (var c = 0u; c < 4u; c++) { put_w2(4u * j + c, n, q[c]); }
     }
@@ -239,6 +240,15 @@ fn load_w2(k0: u32, n0: u32, wb: u32, t: u32) {
   }
 }
 
+// q8's scale of output column n (one per row of W), which every kernel applies once to a finished sum instead
+// of to each weight as it loads it: on the H200 the 64x64 kernel's q8 linears took 11-17 % longer than f32
+// with the multiply (and the load of scales[n]) in every K-step, and the same time as f32 without (2026-11-22).
+// 1 for the other weight kinds (q4's scales are per group of 32 k and stay in the loaders).
+fn column_scale(n: u32) -> f32 {
+  if (W_KIND == 2u) { return scales[min(n, u.N - 1u)]; }
+  return 1.0;
+}
+
 // the epilogue for one output (m, n), bounds-checked
 fn store1(ob: u32, m: u32, n: u32, sum: f32) {
   if (m >= u.M || n >= u.N) { return; }
@@ -249,9 +259,9 @@ fn store1(ob: u32, m: u32, n: u32, sum: f32) {
   out[ob + m * u.N + n] = v;
 }
 
-// the epilogue for 4 consecutive columns n.. of row m (bounds-checked)
+// the epilogue for 4 consecutive columns n.. of row m (bounds-checked), q8's column scale included
 fn store4(ob: u32, m: u32, n: u32, acc: vec4<f32>) {
-  for (var j = 0u; j < 4u; j++) { store1(ob, m, n + j, acc[j]); }
+  for (var j = 0u; j < 4u; j++) { store1(ob, m, n + j, acc[j] * column_scale(n + j)); }
 }
 
 @compute @workgroup_size(16, 16)
@@ -394,7 +404,7 @@ fn skinny_reduce(ob: u32, m0: u32, n0: u32, t: u32) {
   let r = t % 8u;
   var s = 0.0;
   for (var l = 0u; l < SK_LANES; l++) { s += xs[2u * (c * SK_LANES + l) + r / 4u][r % 4u]; }
-  store1(ob, m0 + r, n0 + c, s);
+  store1(ob, m0 + r, n0 + c, s * column_scale(n0 + c));
 }
 
 // ---- The direct variant, for CPU-emulated adapters (SwiftShader) ----
@@ -409,7 +419,7 @@ fn x4(base: u32, m: u32, k: u32) -> vec4<f32> {
   return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
 }
 
-// 4 consecutive k of weight row n (k a multiple of 4, k + 3 < K), dequantized
+// 4 consecutive k of weight row n (k a multiple of 4, k + 3 < K), dequantized but for q8's column scale
 fn w4(wb: u32, n: u32, k: u32) -> vec4<f32> {
   if (W_KIND == 0u) {
     let i = wb + n * u.row_words + k;
@@ -424,10 +434,10 @@ fn w4(wb: u32, n: u32, k: u32) -> vec4<f32> {
   if (W_KIND == 1u) {  // two words of f16 pairs
     return vec4<f32>(unpack_f16_pair(w[row + k / 2u]), unpack_f16_pair(w[row + k / 2u + 1u]));
   }
-  if (W_KIND == 2u) {  // one word = 4 int8 along k
+  if (W_KIND == 2u) {  // one word = 4 int8 along k (unscaled: column_scale)
     let word = bitcast<i32>(w[row + k / 4u]);
     return vec4<f32>(f32(extractBits(word, 0u, 8u)), f32(extractBits(word, 8u, 8u)),
-                     f32(extractBits(word, 16u, 8u)), f32(extractBits(word, 24u, 8u))) * scales[n];
+                     f32(extractBits(word, 16u, 8u)), f32(extractBits(word, 24u, 8u)));
   }
   // q4: half a word = 4 nibbles along k, one scale per 32 k
   let word = w[row + k / 8u] >> (4u * (k % 8u));
@@ -435,13 +445,13 @@ fn w4(wb: u32, n: u32, k: u32) -> vec4<f32> {
   return (q - 8.0) * scales[n * u.n_groups + k / 32u];
 }
 
-// one k of weight row n, dequantized (the K % 4 tail)
+// one k of weight row n, dequantized as w4 (the K % 4 tail)
 fn w1(wb: u32, n: u32, k: u32) -> f32 {
   if (W_KIND == 0u) { return bitcast<f32>(w[wb + n * u.row_words + k]); }
   if (W_KIND == 4u) { return bitcast<f32>(w[wb + k * u.row_words + n]); }
   let row = wb + n * u.row_words;
   if (W_KIND == 1u) { return unpack_f16_pair(w[row + k / 2u])[k % 2u]; }
-  if (W_KIND == 2u) { return f32(extractBits(bitcast<i32>(w[row + k / 4u]), 8u * (k % 4u), 8u)) * scales[n]; }
+  if (W_KIND == 2u) { return f32(extractBits(bitcast<i32>(w[row + k / 4u]), 8u * (k % 4u), 8u)); }
   return (f32((w[row + k / 8u] >> (4u * (k % 8u))) & 15u) - 8.0) * scales[n * u.n_groups + k / 32u];
 }
 
@@ -494,7 +504,7 @@ fn main_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + j;
       if (n >= u.N) { break; }
-      var v = acc[i][j];
+      var v = acc[i][j] * column_scale(n);
       if (u.has_bias != 0u) { v += bias[n]; }
       v = activate(v);
       if (u.has_res != 0u) { v += res[ob + m * u.N + n]; }

@@ -17,7 +17,7 @@
 #                               (f32, q8; 20 linears per replay)
 #        splitk                 bench-ops.html: the 64x64 kernel whole and split along K (SPLITS 1,2,3,4,6 slices) on
 #                               MiniLM's four linear shapes at M = SPLIT_M (112,248,1024); DTYPES (f32,q8), 20 per replay
-#        idle                   bench.html?probe=1&idle=GAPS (0,100,500,1500): f32 queries after the page sat
+#        idle                   bench.html?probe=1&idle=GAPS (0,100,500,1500): IDLE_DTYPE (f32) queries after the page sat
 #                               still, page and worker stages per gap (REPS 6, CASES short_1,batch_32 unless set)
 #        smoke                  bench-ops.html: adapter + one small matmul (checks the flags and the adapter)
 # JSON results go to $OUT/<variant>.json, Chromium logs into one $OUT/logs-<first variant>.tar.gz.
@@ -85,7 +85,7 @@ shapes = [[int(m), k, n] for m in ms for k, n in ((384, 384), (384, 1152), (384,
 print(urllib.parse.quote(json.dumps({"shapes": shapes, "dtypes": dtypes, "tiles": ["tiled"],
                                      "splits": [int(s) for s in splits], "repeat": 20})))' \
       "${SPLIT_M:-112,248,1024}" "${SPLITS:-1,2,3,4,6}" "${DTYPES:-f32,q8}")" ;;
-  idle) page="bench.html?dtype=f32&backend=webgpu&probe=1&reps=${REPS:-6}&warmup=${WARMUP:-5}&idle=${GAPS:-0,100,500,1500}&cases=${CASES:-short_1,batch_32}" ;;
+  idle) page="bench.html?dtype=${IDLE_DTYPE:-f32}&backend=webgpu&probe=1&reps=${REPS:-6}&warmup=${WARMUP:-5}&idle=${GAPS:-0,100,500,1500}&cases=${CASES:-short_1,batch_32}" ;;
   smoke) page="bench-ops.html?sections=matmul_throughput&matmul_throughput=%7B%22shapes%22%3A%5B%5B4096%2C384%2C1536%5D%5D%2C%22dtypes%22%3A%5B%22f32%22%2C%22f16%22%5D%7D" ;;
   torch)
     python3 "$RUN/torch_cuda_reference.py" --model-dir "$RUN/model" --inputs "$S/site/bench-inputs.json" \
