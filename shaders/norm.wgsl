@@ -10,21 +10,27 @@
 
 const WG: u32 = 256u;
 var<workgroup> partial: array<f32, 256>;
+var<workgroup> partial16: array<f32, 16>;
 
 fn row_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
-// Sum of `v` over the workgroup (every thread gets it).
+// Sum of `v` over the workgroup (every thread gets it), in two levels: 16 threads add 16 partials each, then
+// every thread adds those 16. Three barriers instead of a tree's ten: a row of MiniLM is 384 values, so the
+// barriers, not the adds, are what a norm dispatch waits on (twice per LayerNorm).
 fn workgroup_sum(v: f32, lid: u32) -> f32 {
   partial[lid] = v;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
+  if (lid < 16u) {
+    var s = 0.0;
+    for (var i = 0u; i < 16u; i++) { s += partial[i * 16u + lid]; }  // consecutive threads, consecutive banks
+    partial16[lid] = s;
   }
-  let total = partial[0];
   workgroupBarrier();
+  var total = 0.0;
+  for (var i = 0u; i < 16u; i++) { total += partial16[i]; }
+  workgroupBarrier();  // before the next call writes partial again
   return total;
 }
 
