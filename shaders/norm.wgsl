@@ -9,8 +9,9 @@
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;  // l2_normalize: x, out
 
 const WG: u32 = 256u;
-var<workgroup> partial: array<f32, 256>;
-var<workgroup> partial16: array<f32, 16>;
+const WG_ROOT: u32 = 16u;  // WG = WG_ROOT * WG_ROOT: workgroup_sum's two levels
+var<workgroup> partial: array<f32, WG>;
+var<workgroup> partial_root: array<f32, WG_ROOT>;
 
 fn row_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x;
@@ -22,14 +23,14 @@ fn row_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 fn workgroup_sum(v: f32, lid: u32) -> f32 {
   partial[lid] = v;
   workgroupBarrier();
-  if (lid < 16u) {
+  if (lid < WG_ROOT) {
     var s = 0.0;
-    for (var i = 0u; i < 16u; i++) { s += partial[i * 16u + lid]; }  // consecutive threads, consecutive banks
-    partial16[lid] = s;
+    for (var i = 0u; i < WG_ROOT; i++) { s += partial[i * WG_ROOT + lid]; }  // consecutive threads, consecutive banks
+    partial_root[lid] = s;
   }
   workgroupBarrier();
   var total = 0.0;
-  for (var i = 0u; i < 16u; i++) { total += partial16[i]; }
+  for (var i = 0u; i < WG_ROOT; i++) { total += partial_root[i]; }
   workgroupBarrier();  // before the next call writes partial again
   return total;
 }

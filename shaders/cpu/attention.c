@@ -118,7 +118,7 @@ static void head_by_panels(const head_t *h, float *scratch) {
   float *kp = scratch;                        // K as panels [T8/8][D][8]: "W" of S = Q K^T
   float *vp = kp + (size_t)T8 * D;            // V^T as panels [D8/8][Tk][8]: "W" of O = P V
   float *qc = vp + (size_t)D8 * Tk;           // [QB][D] query rows times scale * log2(e)
-  float *sc = qc + (size_t)QB * D;            // [QB][Tk] scores, then exp(score - max)
+  float *sc = qc + (size_t)QB * D;            // [QB][Tk] scores (base 2), then 2^(score - max)
   float inv[QB];                              // 1 / sum of each row's exp
   for (int p = 0; p < T8 / 8; p++) {   // 8 keys: [8][D] -> [D][8], two 4x4 transposes per 4 d
     const float *rows[8];
