@@ -115,7 +115,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let xb = wid.z * u.x_batch;
   let wb = wid.z * u.w_batch;
   var acc: array<vec4<f32>, 4>;  // acc[i][j]: row m0 + lid.y*4 + i, column n0 + lid.x*4 + j
-  // split-K (u.k_chunk > 0): workgroup z sums its slice of K; the launch sets out_batch = M * N and no epilogue
+  // split-K (u.k_chunk > 0): workgroup z sums its slice of K; the launch sets out_batch = M * N and no bias,
+  // activation or residual (those are splitk_sum's)
   let k_begin = wid.z * u.k_chunk;
   let k_end = select(u.K, min(u.K, k_begin + u.k_chunk), u.k_chunk != 0u);
   for (var k0 = k_begin; k0 < k_end; k0 += TK) {
@@ -156,8 +157,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 }
 
-// ---- split-K's second pass: `main` wrote the raw sums of u.splits slices of K to x[z * M * N + m * N + n]
-// (bound here as x); add them and apply the epilogue. One output per thread, a 2-D grid of 256-thread groups.
+// ---- split-K's second pass: `main` wrote the sums of u.splits slices of K (q8: already times column_scale) to
+// x[z * M * N + m * N + n] (bound here as x); add them and apply the epilogue. One output per thread, a 2-D grid of 256-thread groups.
 @compute @workgroup_size(256)
 fn splitk_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
