@@ -158,7 +158,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 
 // ---- split-K's second pass: `main` wrote the sums of u.splits slices of K (q8: already times column_scale) to
-// x[z * M * N + m * N + n] (bound here as x); add them and apply the epilogue. One output per thread, a 2-D grid of 256-thread groups.
+// x[z * M * N + m * N + n] (bound here as x); add them and apply the epilogue. One output per thread, a 2-D
+// grid of 256-thread groups.
 @compute @workgroup_size(256)
 fn splitk_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
