@@ -7,8 +7,12 @@
 //   model file that is stored is answered from IndexedDB with its Content-Type, anything else goes
 //   to the network untouched. On activate, blobs no current model references are evicted; the page
 //   can ask (a "state" message) which build this worker serves once that has finished.
-// build.py prepends `self.STATICML_PRECACHE`: {version, urls: [...], models: [{id, blobs: [{url, sha256, type}]}]}
-// (URLs relative to this file).
+// - Cross-origin isolation: a build made with `--cross-origin-isolated` lists COOP/COEP in `isolation`, and
+//   every same-origin response this worker serves (and every same-origin page) carries them, so the site is
+//   isolated from the worker's second page load on even on a host that sends no header rules (GitHub Pages);
+//   site/sw_register.js reloads a first visit once for it.
+// build.py prepends `self.STATICML_PRECACHE`: {version, urls: [...], models: [{id, blobs: [{url, sha256, type}]}],
+// isolation: {header: value} (empty without isolation)} (URLs relative to this file).
 /* global STATICML_PRECACHE */
 import { evictExcept, getBlob } from "./shard_store.js";
 
@@ -66,6 +70,19 @@ self.addEventListener("message", (event) => {
   })());
 });
 
+const ISOLATION = Object.entries(STATICML_PRECACHE.isolation || {});
+
+// The response with the build's COOP/COEP added (the host's own headers stay where it sent them). Opaque and
+// error responses cannot be rebuilt and pass as they are.
+function isolated(response) {
+  if (!ISOLATION.length || response.type === "opaque" || response.type === "opaqueredirect" || response.status === 0) {
+    return response;
+  }
+  const headers = new Headers(response.headers);
+  for (const [name, value] of ISOLATION) if (!headers.has(name)) headers.set(name, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 // Stored blobs were verified before they were written (site/shard_store.js), so they are served as they are.
 async function fromIndexedDB(request, blob) {
   const data = await getBlob(blob.sha256);
@@ -80,10 +97,14 @@ self.addEventListener("fetch", (event) => {
   url.search = "";  // the app shell does not vary with query parameters (?backend=, ?dtype=)
   const blob = BLOBS.get(url.href);
   if (blob) {
-    event.respondWith(fromIndexedDB(event.request, blob).catch(() => fetch(event.request)));
+    event.respondWith(fromIndexedDB(event.request, blob).catch(() => fetch(event.request)).then(isolated));
     return;
   }
-  if (!SHELL.has(url.href)) return;
+  if (!SHELL.has(url.href)) {
+    // a page outside the shell still needs COOP/COEP to be isolated; other files go to the network untouched
+    if (ISOLATION.length && event.request.mode === "navigate") event.respondWith(fetch(event.request).then(isolated));
+    return;
+  }
   // Cache first: every shell file is either content-hashed or revalidated by a new sw.js.
-  event.respondWith(caches.match(url.href, { cacheName: CACHE }).then((hit) => hit || fetch(event.request)));
+  event.respondWith(caches.match(url.href, { cacheName: CACHE }).then((hit) => hit || fetch(event.request)).then(isolated));
 });

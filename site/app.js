@@ -1,5 +1,7 @@
 // Page script: starts the worker, renders status, exposes window.staticml for people and automation.
 // It never runs Python or touches the GPU, so the page stays responsive while Pyodide boots.
+import { registerServiceWorker } from "./sw_register.js";
+
 const config = JSON.parse(document.getElementById("staticml-config").textContent);
 const $ = (id) => document.getElementById(id);
 
@@ -8,10 +10,9 @@ function show(text, state) {
   document.body.dataset.state = state;
 }
 
-if ("serviceWorker" in navigator && config.serviceWorker) {
-  // a module worker: it imports the IndexedDB shard store (see service_worker/sw.js)
-  navigator.serviceWorker.register(config.serviceWorker, { type: "module" }).catch((err) => console.warn("service worker:", err));
-}
+// the app shell and model cache (service_worker/sw.js); on a host without header rules it also makes an
+// isolated build's page cross-origin isolated, with one reload on the first visit (sw_register.js)
+if (config.serviceWorker) registerServiceWorker(config.serviceWorker);
 
 // Which build the active service worker serves: {version, models, activation, update_pending}, or null
 // without one. It answers only after its activate step (old shell caches deleted, blobs that no model of

@@ -28,10 +28,10 @@ def converted_tiny(tmp: Path, seed: int, dtype: str = "f32", model_id: str = "ti
     return out
 
 
-def build_site(out: Path, models: list[Path]) -> Path:
+def build_site(out: Path, models: list[Path], isolated: bool = False) -> Path:
     from staticml.builder.site import BuildOptions, build
 
-    return build(BuildOptions(out=out, models=models, log=lambda *_: None))
+    return build(BuildOptions(out=out, models=models, cross_origin_isolated=isolated, log=lambda *_: None))
 
 
 def manifest_of(site: Path, model_id: str) -> tuple[Path, dict]:

@@ -10,10 +10,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from harness import chromium
 from harness.chromium import await_js
-from harness.site_server import serving
+from harness.site_server import NoHeaderRulesHandler, serving
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "pyscript-embed"
@@ -160,18 +161,37 @@ def test_main_thread_script_imports_staticml_and_uses_webgpu(tmp_path):
 
 
 def test_without_isolation_headers_the_page_can_still_call_worker_python(tmp_path):
-    """The documented fallback for hosts that cannot send COOP/COEP (GitHub Pages): the worker does not touch
-    the DOM; the page calls its exported functions, which needs no SharedArrayBuffer."""
+    """The documented fallback for a page that is not cross-origin isolated (a host that cannot send COOP/COEP,
+    before the service worker has isolated the page): the worker does not touch the DOM; the page calls its
+    exported functions, which needs no SharedArrayBuffer. Here the service worker's reload is held off (as
+    after a reload that did not isolate), so the page stays unisolated."""
     site = build_app(NO_ISOLATION_APP, tmp_path / "dist")
-    headers = site / "_headers"   # what such a host does: ignore the isolation headers the build wrote
-    assert "Cross-Origin-Embedder-Policy" in headers.read_text()
-    headers.write_text("".join(line for line in headers.read_text().splitlines(True) if "Cross-Origin" not in line))
-    with serving(site) as url:
+    assert "Cross-Origin-Embedder-Policy" in (site / "_headers").read_text()
+    with serving(site, handler_base=NoHeaderRulesHandler) as url:
         driver = chromium.make_driver(extra_flags=ONLY_LOCALHOST)
         try:
+            driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                   {"source": 'sessionStorage.setItem("staticml-isolation-reload", "1")'})
             driver.get(url)
             assert await_js(driver, SETTLED) == "ready", driver.find_element("id", "out").text
             assert driver.execute_script("return crossOriginIsolated") is False
             assert json.loads(driver.find_element("id", "out").text) == {"ok": True, "architecture": "swiftshader"}
+        finally:
+            driver.quit()
+
+
+def test_on_a_host_without_header_rules_the_service_worker_isolates_a_worker_app(example_site):
+    """The example's worker drives the DOM, which needs isolation. Served with no COOP/COEP at all, the first
+    visit reloads itself once the service worker controls it (site/sw_register.js), and the app then runs
+    isolated: the worker's self-test on WebGPU shows on the page."""
+    with serving(example_site, handler_base=NoHeaderRulesHandler) as url:
+        driver = chromium.make_driver(extra_flags=ONLY_LOCALHOST)
+        try:
+            driver.get(url)
+            WebDriverWait(driver, 90, poll_frequency=0.2).until(lambda d: d.execute_script("return crossOriginIsolated"))
+            assert driver.execute_script('return performance.getEntriesByType("navigation")[0].type') == "reload"
+            assert await_js(driver, SETTLED) == "ready", driver.find_element("id", "status").text
+            assert json.loads(await_js(driver, f"{WORKER}.sync.report()"))["selftest"]["ok"] is True
+            assert driver.find_element("id", "selftest").text.startswith("passed (max abs error")
         finally:
             driver.quit()

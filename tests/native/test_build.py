@@ -20,7 +20,7 @@ EXPECTED = [  # every file of a default build, as patterns over its path
     f"assets/app.{H12}.js", f"assets/gpu_glue.{H12}.js", f"assets/worker.{H12}.js", f"assets/style.{H12}.css",
     f"assets/icon-192.{H12}.png", f"assets/icon-512.{H12}.png",
     f"assets/model_loader.{H12}.js", f"assets/shard_store.{H12}.js", f"assets/cpu_glue.{H12}.js",
-    f"assets/cpu_plan.{H12}.js", *(f"assets/kernels-{v}.{H12}.wasm" for v in ("simd128", "relaxed", "simd128-threads",
+    f"assets/cpu_plan.{H12}.js", f"assets/sw_register.{H12}.js", *(f"assets/kernels-{v}.{H12}.wasm" for v in ("simd128", "relaxed", "simd128-threads",
                                                                             "relaxed-threads")),
     f"pyodide/{H12}/pyodide.mjs", f"pyodide/{H12}/pyodide.asm.mjs", f"pyodide/{H12}/pyodide.asm.wasm",
     f"pyodide/{H12}/python_stdlib.zip", f"wheels/{H12}/staticml-0.1.0-py3-none-any.whl",
@@ -78,11 +78,15 @@ def test_index_points_at_the_built_files(built_site):
 
 
 def test_service_worker_precaches_the_whole_shell(built_site):
-    sw = (built_site / "sw.js").read_text()
-    shell = json.loads(re.match(r"self\.STATICML_PRECACHE = (.*);\n", sw).group(1))
+    shell = service_worker_shell(built_site)
     listed = {u.removeprefix("./") for u in shell["urls"]}
     must = {f for f in files_of(built_site) if f.startswith(("assets/", "pyodide/", "wheels/"))}
     assert must | {"", "index.html", "pyodide-lock.json", "manifest.webmanifest"} == listed
+    assert shell["isolation"] == {}   # without --cross-origin-isolated the worker adds no COOP/COEP
+
+
+def service_worker_shell(site) -> dict:
+    return json.loads(re.match(r"self\.STATICML_PRECACHE = (.*);\n", (site / "sw.js").read_text()).group(1))
 
 
 def test_manifest_icons_are_real_pngs(built_site):
@@ -128,6 +132,9 @@ def test_cross_origin_isolation_is_opt_in(tmp_path):
     cf = parse_cloudflare((out / "_headers").read_text())
     assert cf["/*"]["Cross-Origin-Opener-Policy"] == "same-origin"
     assert cf["/*"]["Cross-Origin-Embedder-Policy"] == "require-corp"
+    # the service worker adds the same pair itself, for hosts that take no header rules (GitHub Pages)
+    assert service_worker_shell(out)["isolation"] == {"Cross-Origin-Opener-Policy": "same-origin",
+                                                      "Cross-Origin-Embedder-Policy": "require-corp"}
 
 
 def test_build_is_reproducible(built_site, tmp_path):

@@ -73,7 +73,9 @@ def test_example_page_loads_self_hosted_pyscript_and_nothing_external(site):
         assert (folder / f).read_bytes() == (PYSCRIPT_DIST / f).read_bytes()
     digest = sha256_bytes("".join(f"{f} {sha256_file(PYSCRIPT_DIST / f)}\n" for f in files).encode())[:12]
     assert folder.name == f"pyscript.{digest}"
-    assert 'navigator.serviceWorker.register("sw.js", { type: "module" })' in html  # sw.js is a module worker
+    # sw.js is a module worker, registered by the site's sw_register.js (the same asset app.js imports)
+    (register,) = re.findall(r'import \{ registerServiceWorker \} from "([^"]+)"; registerServiceWorker\("sw\.js"\);', html)
+    assert resolve(page, register).read_bytes() == (REPO / "site" / "sw_register.js").read_bytes()
 
 
 def test_worker_config_points_at_the_sites_pyodide_lockfile_glue_and_app_files(site):
@@ -162,7 +164,7 @@ def test_page_in_a_subfolder_with_a_toml_config_file(tmp_path, root):
         "conf/app.toml": 'packages = ["tblib"]\n[files]\n"../data/words.txt" = "./words.txt"\n'
                          '[js_modules.main]\n"../mod.js" = "mod"\n',
     })
-    result = write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], log=lambda *_: None)
+    result = write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], sw_register="./assets/r.js", log=lambda *_: None)
     assert result.pages == ["sub/page.html"] and not result.needs_cross_origin_isolation
     page = root / "sub" / "page.html"
     html = page.read_text()
@@ -175,7 +177,7 @@ def test_page_in_a_subfolder_with_a_toml_config_file(tmp_path, root):
         "./words.txt": "a b c\n", "./helper.py": "X = 1\n", "./main.py": "import helper\n"}
     ((url, name),) = config["js_modules"]["main"].items()
     assert name == "mod" and resolve(page, url).read_text() == "export const x = 1;\n"
-    assert 'register("../sw.js", { type: "module" })' in html
+    assert 'import { registerServiceWorker } from "../assets/r.js"; registerServiceWorker("../sw.js");' in html
     assert "./sub/page.html" in result.precache
 
 
@@ -184,7 +186,7 @@ def test_main_thread_scripts_share_one_config_and_authors_core_tags_are_replaced
         '<script type="module" src="./somewhere/pyscript/core.js"></script>'
         '<link rel="stylesheet" href="./somewhere/pyscript/core.css">'
         '<script type="py" config=\'{"packages": ["staticml"]}\'>print(1)</script><script type="py">print(2)</script>')})
-    write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], log=lambda *_: None)
+    write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], sw_register="./assets/r.js", log=lambda *_: None)
     html = (root / "index.html").read_text()
     assert "somewhere" not in html
     a, b = py_scripts(html)
@@ -196,7 +198,7 @@ def test_main_thread_scripts_share_one_config_and_authors_core_tags_are_replaced
 def test_python_created_workers_also_get_cross_origin_isolation(tmp_path, root):
     app = make_app(tmp_path, {"index.html": PAGE.format('<script type="py" src="./main.py"></script>'),
                               "main.py": "from pyscript import PyWorker\nPyWorker('./w.py')\n", "w.py": ""})
-    assert write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], log=lambda *_: None).needs_cross_origin_isolation
+    assert write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], sw_register="./assets/r.js", log=lambda *_: None).needs_cross_origin_isolation
 
 
 @pytest.mark.parametrize("files, message", [
@@ -221,7 +223,7 @@ def test_python_created_workers_also_get_cross_origin_isolation(tmp_path, root):
 def test_apps_that_cannot_be_self_hosted_are_refused_with_a_reason(tmp_path, root, files, message):
     app = make_app(tmp_path, files)
     with pytest.raises(BuildError, match=re.escape(message)):
-        write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], log=lambda *_: None)
+        write_app(app, root, repo=REPO, pyodide_digest="0" * 12, glue="assets/g.js", loader="assets/l.js", models=[], sw_register="./assets/r.js", log=lambda *_: None)
 
 
 def test_cli_reports_a_missing_app_folder(tmp_path):

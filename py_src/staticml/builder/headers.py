@@ -12,11 +12,18 @@ HASHED_PREFIXES = ("/assets/", "/pyodide/", "/wheels/", "/models/")
 REVALIDATED = ("/", "/index.html", "/404.html", "/sw.js", "/pyodide-lock.json", "/manifest.webmanifest")
 
 
+def isolation(cross_origin_isolated: bool) -> dict[str, str]:
+    """COOP/COEP, which make a page cross-origin isolated (SharedArrayBuffer), or nothing. The service worker
+    adds the same pair to what it serves (service_worker/sw.js), for hosts that take no header rules."""
+    if not cross_origin_isolated:
+        return {}
+    return {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
+
+
 def rules(cross_origin_isolated: bool) -> list[tuple[str, dict[str, str]]]:
     """(glob pattern, headers) in order; a request gets the union of every rule that matches."""
     everywhere = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
-    if cross_origin_isolated:
-        everywhere |= {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
+    everywhere |= isolation(cross_origin_isolated)
     table = [("/*", everywhere)]
     table += [(prefix + "*", {"Cache-Control": IMMUTABLE}) for prefix in HASHED_PREFIXES]
     table += [(path, {"Cache-Control": REVALIDATE}) for path in REVALIDATED]

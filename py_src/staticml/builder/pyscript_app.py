@@ -64,8 +64,9 @@ def app_files(app_dir: Path) -> list[str]:
 
 
 def write_app(app_dir: Path, root: Path, *, repo: Path, pyodide_digest: str, glue: str, loader: str,
-              models: list, log=print) -> AppBuild:
-    """glue / loader: the site's hashed GPU glue and model loader assets; models: the page config's list."""
+              models: list, sw_register: str, log=print) -> AppBuild:
+    """glue / loader / sw_register: the site's hashed GPU glue, model loader and service-worker registration
+    (site/sw_register.js) assets; models: the page config's list."""
     app_dir = Path(app_dir).resolve()
     if not app_dir.is_dir():
         raise BuildError(f"--app {app_dir}: no such folder")
@@ -85,7 +86,8 @@ def write_app(app_dir: Path, root: Path, *, repo: Path, pyodide_digest: str, glu
     core_folder, core_files = write_core(repo, root)
     interpreter = write_interpreter(root, pyodide_digest, glue, loader, models)
     shipped = set(json.loads((root / "pyodide-lock.json").read_text())["packages"])
-    site = _Site(app_dir, folder, core_folder, interpreter, shipped, [f for f in others if f.endswith(".py")])
+    site = _Site(app_dir, folder, core_folder, interpreter, shipped, [f for f in others if f.endswith(".py")],
+                 sw_register.removeprefix("./"))
 
     result = AppBuild(pages=pages)
     for page in pages:
@@ -109,9 +111,10 @@ def write_app(app_dir: Path, root: Path, *, repo: Path, pyodide_digest: str, glu
 class _Site:
     """Knows where each app file lands in the site and rewrites one page at a time."""
 
-    def __init__(self, app_dir, folder, core_folder, interpreter, shipped, python_files):
+    def __init__(self, app_dir, folder, core_folder, interpreter, shipped, python_files, sw_register):
         self.app_dir, self.folder, self.core_folder = app_dir, folder, core_folder
         self.interpreter, self.shipped, self.python_files = interpreter, shipped, python_files
+        self.sw_register = sw_register
 
     def site_url_of(self, path: Path) -> str:
         return f"{self.folder}/{path.relative_to(self.app_dir).as_posix()}"
@@ -157,11 +160,10 @@ class _Site:
         sw = posixpath.relpath("sw.js", page_dir)
         inject = (f'\n  <link rel="stylesheet" href="{from_page(self.core_folder + "/core.css")}">'
                   f'\n  <script type="module" src="{from_page(self.core_folder + "/core.js")}"></script>'
-                  # the site's service worker precaches the app, so the second visit works offline; it is a
-                  # module worker (it imports the IndexedDB shard store), as site/app.js registers it
-                  f'\n  <script type="module">if ("serviceWorker" in navigator) navigator.serviceWorker'
-                  f'.register({json.dumps(sw)}, {{ type: "module" }})'
-                  f'.catch((e) => console.warn("service worker:", e));</script>' + icon)
+                  # the site's service worker precaches the app, so the second visit works offline, and on a
+                  # host without header rules makes an isolated build's pages isolated (site/sw_register.js)
+                  f'\n  <script type="module">import {{ registerServiceWorker }} from '
+                  f'{json.dumps(from_page(self.sw_register))}; registerServiceWorker({json.dumps(sw)});</script>' + icon)
         close = re.compile(r"</head\s*>", re.I).search(text, head.end)   # after the author's <meta charset> etc.
         at = close.start() if close else head.end
         edits.append((at, at, inject + ("\n" if close else "")))

@@ -120,11 +120,13 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
     glue = asset("gpu_glue.js", (site / "gpu_glue.js").read_bytes())
     store = asset("shard_store.js", (site / "shard_store.js").read_bytes())
     cpu_glue = asset("cpu_glue.js", (site / "cpu_glue.js").read_bytes())
+    sw_register = asset("sw_register.js", (site / "sw_register.js").read_bytes())
 
     def imports(src: str) -> str:  # the site's modules import each other by their content-hashed names
         return (src.replace('"./gpu_glue.js"', json.dumps("./" + Path(glue).name))
                    .replace('"./shard_store.js"', json.dumps("./" + Path(store).name))
-                   .replace('"./cpu_glue.js"', json.dumps("./" + Path(cpu_glue).name)))
+                   .replace('"./cpu_glue.js"', json.dumps("./" + Path(cpu_glue).name))
+                   .replace('"./sw_register.js"', json.dumps("./" + Path(sw_register).name)))
 
     # The CPU backend: the WebAssembly SIMD kernels (four builds; site/cpu_glue.js picks one at load).
     with tempfile.TemporaryDirectory() as wasm_tmp:
@@ -137,7 +139,7 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
                   .replace('"./model_loader.js"', json.dumps("./" + Path(loader).name))
                   .replace('"./cpu_plan.js"', json.dumps("./" + Path(cpu_plan).name)))
     worker = asset("worker.js", worker_src.encode())
-    app = asset("app.js", (site / "app.js").read_bytes())
+    app = asset("app.js", imports((site / "app.js").read_text()).encode())
     css = asset("style.css", (site / "style.css").read_bytes())
     icon_urls = {size: asset(f"icon-{size}.png", icons.icon_png(size)) for size in (192, 512)}
 
@@ -172,7 +174,7 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
         from .pyscript_app import write_app
 
         pyscript = write_app(opts.app_dir, root, repo=opts.repo, pyodide_digest=digest, glue=glue, loader=loader,
-                             models=config["models"], log=opts.log)
+                             models=config["models"], sw_register=sw_register, log=opts.log)
         precache += pyscript.precache
         isolated = isolated or pyscript.needs_cross_origin_isolation
 
@@ -180,7 +182,8 @@ def _write_site(root: Path, core: Path, opts: BuildOptions) -> None:
     version = sha256_bytes("\n".join(sorted(f"{u} {sha256_file(root / u) if u != './' else ''}"
                                             for u in precache)).encode())[:16]
     shell = {"version": version, "urls": sorted(set(precache)),
-             "models": [{"id": m["id"], "blobs": m["blobs"]} for m in models]}
+             "models": [{"id": m["id"], "blobs": m["blobs"]} for m in models],
+             "isolation": headers.isolation(isolated)}   # the worker adds COOP/COEP itself (hosts without header rules)
     sw_src = (opts.repo / "service_worker" / "sw.js").read_text().replace('"./shard_store.js"', json.dumps(store))
     sw = f"self.STATICML_PRECACHE = {json.dumps(shell)};\n" + sw_src
     (root / "sw.js").write_text(sw)
