@@ -9,6 +9,10 @@
 // no thread is started per op (shaders/cpu/pool.c).
 
 const WORKER_NAME = "staticml-cpu-pool";
+// The most threads the kernels take (SM_MAX_THREADS, shaders/cpu/common.h), and the default's cap: one per core.
+// The MiniLM encoder on a 16-core Xeon ran 1.8-2.2x faster on 8 threads than on 4, and 1.3-1.6x faster again
+// on 16 (bench/cpu_thread_scaling.py, bench/results/cpu-threads-2026-11-22-device.json).
+const MAX_THREADS = 16;
 export const ERRORS = { 1: "out of memory (the wasm memory could not grow)", 2: "bad shape or argument", 3: "an index is out of range" };
 
 let memory = null;
@@ -31,7 +35,7 @@ export function canUseThreads() {
 }
 
 // urlsJson: {"simd128": url, "relaxed": url, "simd128-threads": url, "relaxed-threads": url} (site's hashed names).
-// wantVariant: "auto" | "simd128" | "relaxed"; threads: total threads wanted (1 = none; 0 = one per core, at most 4).
+// wantVariant: "auto" | "simd128" | "relaxed"; threads: total threads wanted (1 = none; 0 = one per core, at most 16).
 // Resolves to a JSON string saying what was chosen and why.
 export async function init(urlsJson, wantVariant, threads) {
   unload();
@@ -44,7 +48,12 @@ export async function init(urlsJson, wantVariant, threads) {
   if (wantVariant === "relaxed" && !relaxed) throw new Error("relaxed SIMD was asked for, but this browser does not validate it");
   if (wantVariant === "simd128") { relaxed = false; reasons.push("SIMD128 forced"); }
   else reasons.push(relaxed ? "relaxed SIMD available" : "no relaxed SIMD: plain SIMD128");
-  let want = threads === 0 ? Math.min(4, self.navigator.hardwareConcurrency || 1) : Math.max(1, threads | 0);
+  const cores = self.navigator.hardwareConcurrency || 1;
+  let want = threads === 0 ? Math.min(MAX_THREADS, cores) : Math.max(1, threads | 0);
+  if (want > MAX_THREADS) {
+    reasons.push(`${want} threads asked for; the kernels take at most ${MAX_THREADS}`);
+    want = MAX_THREADS;
+  }
   if (want > 1 && !canUseThreads()) {
     reasons.push("single thread: the page is not cross-origin isolated (COOP/COEP), so no shared memory");
     want = 1;

@@ -8,7 +8,7 @@ info()["backend_reason"]); staticml never switches silently.
                       calibration on the model's real shapes at its first load decides, and the result
                       is kept per adapter and model (Cache Storage), so later visits skip it.
     ?calibrate=1      calibrate even on a software adapter (to see both timings)
-    ?threads=N        CPU kernel threads (default: one per core, at most 4; more than 1 needs a
+    ?threads=N        CPU kernel threads (default: one per core, at most 16; more than 1 needs a
                       cross-origin-isolated page, `build.py build --cross-origin-isolated`)
 
 In Python: `await choose({"backend": "wasm", "cpu_kernels": urls})`, or pass a backend to `pipeline()`.

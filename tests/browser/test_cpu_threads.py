@@ -70,12 +70,13 @@ CASES = {variant: {c["id"]: c for c in mt_cases(qmax)} for variant, qmax in QMAX
 
 
 # On the isolated page: the kernels with 2 threads add two vectors (split across the pool), are unloaded
-# (memory and pool dropped), and load again with a new pool that adds correctly too.
+# (memory and pool dropped), and load again with a new pool that adds correctly too; then 20 threads are asked
+# for, more than the kernels take (SM_MAX_THREADS): 16 start, the reasons say so, and the sum is right.
 UNLOAD_AND_LOAD_AGAIN = """async (urlsJson) => {
   const cpu = await import("./cpu_glue.js");
   const n = 1 << 16, rounds = [];
-  for (let round = 0; round < 2; round++) {
-    const info = JSON.parse(await cpu.init(urlsJson, "auto", 2));
+  for (const [round, asked] of [[0, 2], [1, 2], [2, 20]]) {
+    const info = JSON.parse(await cpu.init(urlsJson, "auto", asked));
     const a = cpu.alloc(4 * n), b = cpu.alloc(4 * n), out = cpu.alloc(4 * n);
     const av = new Float32Array(n).map((_, i) => i), bv = new Float32Array(n).map((_, i) => round - 2 * i);
     cpu.write(a, av); cpu.write(b, bv);
@@ -83,7 +84,8 @@ UNLOAD_AND_LOAD_AGAIN = """async (urlsJson) => {
     const got = new Float32Array(cpu.read(out, 4 * n).buffer);
     const wrong = got.findIndex((v, i) => v !== round - i);
     cpu.unload();
-    rounds.push({threads: info.threads, wrong, memory_after_unload: cpu.memoryBytes()});
+    rounds.push({threads: info.threads, wrong, memory_after_unload: cpu.memoryBytes(),
+                 capped: info.reasons.some((r) => r.includes("at most 16"))});
   }
   return rounds;
 }"""
@@ -130,7 +132,12 @@ def test_isolated_page_runs_two_threads(pages, variant):
 
 
 def test_unloaded_kernels_free_their_memory_and_load_again_with_a_new_pool(pages):
-    assert pages["reload"] == [{"threads": 2, "wrong": -1, "memory_after_unload": 0}] * 2, pages["reload"]
+    assert pages["reload"][:2] == [{"threads": 2, "wrong": -1, "memory_after_unload": 0, "capped": False}] * 2, \
+        pages["reload"]
+
+
+def test_more_threads_than_the_kernels_take_start_their_limit_and_say_so(pages):
+    assert pages["reload"][2] == {"threads": 16, "wrong": -1, "memory_after_unload": 0, "capped": True}
 
 
 def test_plain_page_falls_back_to_one_thread_and_says_why(pages):

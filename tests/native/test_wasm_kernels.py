@@ -1,7 +1,8 @@
 """`build_wasm` compiles shaders/cpu/*.c with ziglang into the four kernel variants, reproducibly."""
+import re
 import struct
 
-from staticml.builder.wasm_kernels import VARIANTS, build_wasm
+from staticml.builder.wasm_kernels import REPO, VARIANTS, build_wasm
 
 WANTED_EXPORTS = {"sm_alloc", "sm_mark", "sm_reset", "sm_set_threads", "sm_matmul_f32", "sm_matmul_f16", "sm_matmul_q8",
                   "sm_matmul_q8_dynamic", "sm_matmul_q8p", "sm_matmul_q4", "sm_pack_f32", "sm_pack_q8", "sm_layer_norm", "sm_rms_norm", "sm_softmax",
@@ -80,3 +81,11 @@ def test_builds_are_reproducible_and_the_cache_returns_the_same_bytes(tmp_path):
     cached = [p.read_bytes() for p in build_wasm(tmp_path / "c", cache_dir=tmp_path / "cache")]
     assert first == again == cached
     assert struct.unpack("<I", first[0][4:8])[0] == 1
+
+
+def test_the_glue_caps_threads_where_the_kernels_do():
+    """cpu_glue.js starts at most MAX_THREADS threads (and defaults to one per core up to it); the kernels keep
+    one scratch per thread up to SM_MAX_THREADS, so a larger pool would index past their table."""
+    c = re.search(r"#define SM_MAX_THREADS (\d+)", (REPO / "shaders" / "cpu" / "common.h").read_text())
+    js = re.search(r"const MAX_THREADS = (\d+);", (REPO / "site" / "cpu_glue.js").read_text())
+    assert c and js and int(c.group(1)) == int(js.group(1)) == 16

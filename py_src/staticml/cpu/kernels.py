@@ -59,7 +59,7 @@ class CpuKernels:
         """wasm_urls: {"simd128": url, "relaxed": url, "simd128-threads": url, "relaxed-threads": url}.
         variant "auto" takes relaxed SIMD when the browser validates it; threads > 1 needs a
         cross-origin-isolated page (else it runs on one thread and `info["reasons"]` says so);
-        threads=0 means one per core (at most 4)."""
+        threads=0 means one per logical core (at most 16, the kernels' limit)."""
         if variant not in VARIANTS:
             raise ValueError(f"unknown CPU kernel variant {variant!r}: use one of {', '.join(VARIANTS)}")
         missing = [name for name in WASM_FILES if name not in wasm_urls]
