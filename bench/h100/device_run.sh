@@ -20,6 +20,11 @@
 #        idle                   bench.html?probe=1&idle=GAPS (0,100,500,1500): IDLE_DTYPE (f32) queries after the page sat
 #                               still, page and worker stages per gap (REPS 6, CASES short_1,batch_32 unless set)
 #        smoke                  bench-ops.html: adapter + one small matmul (checks the flags and the adapter)
+#        cpu                    bench.html?backend=wasm&threads=THREADS (2) for CPU_DTYPE (f32): the CPU kernels on the
+#                               machine's CPU; threads need a stage made with --isolated (the service worker isolates
+#                               the page after one reload: the kit's server sends no COOP/COEP)
+#        torchcpu               torch_cuda_reference.py --device cpu --dtypes fp32 with OMP_NUM_THREADS=THREADS (2): the
+#                               PyTorch side of `cpu` on the same CPU (random weights, Rust tokenizer; no throughput rows)
 # JSON results go to $OUT/<variant>.json, Chromium logs into one $OUT/logs-<first variant>.tar.gz.
 # Knobs (environment): REPS (50), WARMUP (5), PROFILE (5), TPREPS (5), SIZES (32,128,512), CASES (all),
 # PAGE_TIMEOUT (280); STAGE_TMP (/tmp/h100) and LOCAL_CHROME (a local Chromium: a SwiftShader dry run).
@@ -86,6 +91,13 @@ print(urllib.parse.quote(json.dumps({"shapes": shapes, "dtypes": dtypes, "tiles"
                                      "splits": [int(s) for s in splits], "repeat": 20})))' \
       "${SPLIT_M:-112,248,1024}" "${SPLITS:-1,2,3,4,6}" "${DTYPES:-f32,q8}")" ;;
   idle) page="bench.html?dtype=${IDLE_DTYPE:-f32}&backend=webgpu&probe=1&reps=${REPS:-6}&warmup=${WARMUP:-5}&idle=${GAPS:-0,100,500,1500}&cases=${CASES:-short_1,batch_32}" ;;
+  cpu) page="bench.html?dtype=${CPU_DTYPE:-f32}&backend=wasm&threads=${THREADS:-2}&reps=${REPS:-50}&warmup=${WARMUP:-8}&probe=1${CASES+&cases=$CASES}" ;;
+  torchcpu)
+    OMP_NUM_THREADS=${THREADS:-2} python3 "$RUN/torch_cuda_reference.py" --device cpu --dtypes fp32 --sizes "" --linear-m "" \
+      --reps "${REPS:-50}" --model-dir "$RUN/model" --inputs "$S/site/bench-inputs.json" --out "$S/out/torchcpu.json" \
+      > "$S/out/torchcpu.log" 2>&1 || tail -20 "$S/out/torchcpu.log"
+    cp "$S/out/torchcpu.json" "$OUTD/" 2>/dev/null
+    continue ;;
   smoke) page="bench-ops.html?sections=matmul_throughput&matmul_throughput=%7B%22shapes%22%3A%5B%5B4096%2C384%2C1536%5D%5D%2C%22dtypes%22%3A%5B%22f32%22%2C%22f16%22%5D%7D" ;;
   torch)
     python3 "$RUN/torch_cuda_reference.py" --model-dir "$RUN/model" --inputs "$S/site/bench-inputs.json" \

@@ -43,7 +43,7 @@ def _reuse_cached_index():
     demo.demo_index = demo_index
 
 
-def build_site(out: Path, dtypes: tuple) -> Path:
+def build_site(out: Path, dtypes: tuple, isolated: bool = False) -> Path:
     from staticml.bench.ops import PAGE
     from staticml.builder.site import BuildOptions, build
 
@@ -52,7 +52,8 @@ def build_site(out: Path, dtypes: tuple) -> Path:
     shutil.rmtree(static, ignore_errors=True)
     static.mkdir(parents=True)
     (static / "bench-ops.html").write_text(PAGE)
-    return build(BuildOptions(out=out, static_dir=static, demo_dtypes=dtypes))
+    # isolated: COOP/COEP, which the kit's server does not send; the service worker adds them after one reload
+    return build(BuildOptions(out=out, static_dir=static, demo_dtypes=dtypes, cross_origin_isolated=isolated))
 
 
 def split(site: Path, dest: Path, part_mib: float) -> dict:
@@ -116,11 +117,13 @@ def main(argv=None) -> int:
     ap.add_argument("--dest", type=Path, required=True, help="a git-ignored folder of the checkout the device tool sends")
     ap.add_argument("--dtypes", default="f32,f16,q8")
     ap.add_argument("--part-mib", type=float, default=60.0)
+    ap.add_argument("--isolated", action="store_true",
+                    help="build with --cross-origin-isolated (the `cpu` variant's threads: the service worker isolates the page)")
     ap.add_argument("--site", type=Path, default=REPO / "build" / "h100-dist", help="where to build the site")
     ap.add_argument("--ort", default="", metavar="DTYPES",
                     help="add bench/ort_web.py's comparison page with ONNX models of these dtypes (e.g. f32)")
     a = ap.parse_args(argv)
-    site = build_site(a.site, tuple(a.dtypes.split(",")))
+    site = build_site(a.site, tuple(a.dtypes.split(",")), a.isolated)
     if a.ort:
         sys.path.insert(0, str(REPO / "bench"))
         import ort_web
