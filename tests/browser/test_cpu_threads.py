@@ -91,6 +91,16 @@ UNLOAD_AND_LOAD_AGAIN = """async (urlsJson) => {
 }"""
 
 
+# threads = 0 (the default): one per logical core as the page sees it, at most 16; returns what started and
+# what the page reports as its cores (Emulation.setHardwareConcurrencyOverride sets that below).
+DEFAULT_THREADS = """async (urlsJson) => {
+  const cpu = await import("./cpu_glue.js");
+  const info = JSON.parse(await cpu.init(urlsJson, "auto", 0));
+  cpu.unload();
+  return {cores: navigator.hardwareConcurrency, threads: info.threads};
+}"""
+
+
 def run_page(driver, url, urls, variant, threads, cases):
     driver.get(url)
     isolated = await_js(driver, "window.ready")
@@ -118,8 +128,12 @@ def pages(request, tmp_path_factory):
         with serving(tmp / "isolated") as iso_url, serving(tmp / "plain") as plain_url:
             results = {v: run_page(driver, iso_url, urls, v, 2, list(CASES[v].values())) for v in QMAX}
             reload = await_js(driver, "(%s)(%s)" % (UNLOAD_AND_LOAD_AGAIN, json.dumps(urls)))
+            defaults = []
+            for cores in (6, 24):
+                driver.execute_cdp_cmd("Emulation.setHardwareConcurrencyOverride", {"hardwareConcurrency": cores})
+                defaults.append(await_js(driver, "(%s)(%s)" % (DEFAULT_THREADS, json.dumps(urls))))
             plain = run_page(driver, plain_url, urls, "auto", 2, list(CASES["simd128"].values())[:3])
-        yield {"threads": results, "plain": plain, "reload": reload}
+        yield {"threads": results, "plain": plain, "reload": reload, "defaults": defaults}
     finally:
         driver.quit()
 
@@ -138,6 +152,10 @@ def test_unloaded_kernels_free_their_memory_and_load_again_with_a_new_pool(pages
 
 def test_more_threads_than_the_kernels_take_start_their_limit_and_say_so(pages):
     assert pages["reload"][2] == {"threads": 16, "wrong": -1, "memory_after_unload": 0, "capped": True}
+
+
+def test_the_default_is_one_thread_per_core_up_to_16(pages):
+    assert pages["defaults"] == [{"cores": 6, "threads": 6}, {"cores": 24, "threads": 16}]
 
 
 def test_plain_page_falls_back_to_one_thread_and_says_why(pages):
