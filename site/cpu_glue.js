@@ -57,6 +57,8 @@ export async function init(urlsJson, wantVariant, threads) {
   if (want > 1 && !canUseThreads()) {
     reasons.push("single thread: the page is not cross-origin isolated (COOP/COEP), so no shared memory");
     want = 1;
+  } else if (threads === 0) {
+    reasons.push(`${want} thread${want > 1 ? "s" : ""}: one per logical core (${cores}), at most ${MAX_THREADS}`);
   }
   const variant = (relaxed ? "relaxed" : "simd128") + (want > 1 ? "-threads" : "");
   if (!urls[variant]) throw new Error(`staticml cpu glue: no URL for the kernel variant ${variant}`);

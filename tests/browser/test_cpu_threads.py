@@ -97,7 +97,7 @@ DEFAULT_THREADS = """async (urlsJson) => {
   const cpu = await import("./cpu_glue.js");
   const info = JSON.parse(await cpu.init(urlsJson, "auto", 0));
   cpu.unload();
-  return {cores: navigator.hardwareConcurrency, threads: info.threads};
+  return {cores: navigator.hardwareConcurrency, threads: info.threads, said: info.reasons.at(-1)};
 }"""
 
 
@@ -155,7 +155,8 @@ def test_more_threads_than_the_kernels_take_start_their_limit_and_say_so(pages):
 
 
 def test_the_default_is_one_thread_per_core_up_to_16(pages):
-    assert pages["defaults"] == [{"cores": 6, "threads": 6}, {"cores": 24, "threads": 16}]
+    assert pages["defaults"] == [{"cores": 6, "threads": 6, "said": "6 threads: one per logical core (6), at most 16"},
+                                 {"cores": 24, "threads": 16, "said": "16 threads: one per logical core (24), at most 16"}]
 
 
 def test_plain_page_falls_back_to_one_thread_and_says_why(pages):
