@@ -3,7 +3,7 @@ Pages, plain object storage: no COOP/COEP on any response), in headless Chromium
 service worker's isolation (it adds COOP/COEP; site/sw_register.js reloads a first visit once) costs on the
 first visit and buys on every query after. Two fresh profiles on one site, both `?backend=wasm`:
 
-    isolated   the service worker isolates the page after one reload: the kernels get a thread per core (<= 4)
+    isolated   the service worker isolates the page after one reload: the kernels get a thread per core (<= 16)
     held_off   that reload held off (as after a reload that did not isolate): the page stays unisolated, 1 thread
 
 Cold start: from `driver.get` to the first embedding, the reload included. Then per round and case (staticml's

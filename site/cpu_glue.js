@@ -10,7 +10,7 @@
 
 const WORKER_NAME = "staticml-cpu-pool";
 // The most threads the kernels take (SM_MAX_THREADS, shaders/cpu/common.h), and the default's cap: one per core.
-// The MiniLM encoder on a 16-core Xeon ran 1.8-2.2x faster on 8 threads than on 4, and 1.3-1.6x faster again
+// The MiniLM encoder on a 16-core Xeon ran 1.6-2.2x faster on 8 threads than on 4, and 1.3-2.0x faster again
 // on 16 (bench/cpu_thread_scaling.py, bench/results/cpu-threads-2026-11-22-device.json).
 const MAX_THREADS = 16;
 export const ERRORS = { 1: "out of memory (the wasm memory could not grow)", 2: "bad shape or argument", 3: "an index is out of range" };

@@ -1,7 +1,7 @@
 """A build made with `--cross-origin-isolated`, served by a host that takes no header rules (GitHub Pages, a
 plain file server: no COOP/COEP on any response). The service worker adds COOP/COEP to what it serves, the
 first visit reloads itself once when the worker has taken control (site/sw_register.js), and from then on
-the page is cross-origin isolated: the CPU kernels run on 2 threads, online and offline. The same host with a
+the page is cross-origin isolated: the CPU kernels run on every core, online and offline. The same host with a
 build made without isolation never reloads, and the kernels run on one thread and say why."""
 import urllib.request
 
@@ -48,7 +48,7 @@ def test_an_isolated_build_on_a_host_without_header_rules_isolates_itself_after_
             state = page_state(driver)
             assert state["navigation"] == "reload" and state["controlled"] and state["reloadFlag"] is None
             info = cpu_info(driver)
-            assert info["cpu"]["threads"] == 2 and info["cpu"]["variant"].endswith("-threads"), info["cpu"]
+            assert info["cpu"]["threads"] > 1 and info["cpu"]["variant"].endswith("-threads"), info["cpu"]
             # what the worker serves carries the pair, down to the model's shards from IndexedDB
             _, manifest = manifest_of(site, "tiny")
             got = await_js(driver, f"""Promise.all(["./", "./models/tiny/{manifest['shards'][0]['file']}"].map((u) =>
@@ -68,7 +68,7 @@ def test_an_isolated_build_on_a_host_without_header_rules_isolates_itself_after_
         driver.get(url)
         WebDriverWait(driver, 30, poll_frequency=0.2).until(lambda d: d.execute_script("return Boolean(window.staticml)"))
         assert page_state(driver)["isolated"]
-        assert cpu_info(driver)["cpu"]["threads"] == 2
+        assert cpu_info(driver)["cpu"]["threads"] > 1
     finally:
         driver.quit()
 
