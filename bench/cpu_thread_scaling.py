@@ -57,7 +57,7 @@ PAGE = cpu_bench.PAGE_HELPERS + MAIN.replace("__CASES__", json.dumps(CASES)).rep
 # The runner for a machine without this checkout's Python environment: stdlib only.
 RUN = r'''"""Serve this folder with COOP/COEP on 127.0.0.1, open index.html in Chromium, write the JSON it POSTs.
 usage: python3 run.py CHROMIUM OUT_JSON [--threads 1,2,4,8] [--seconds 1] [--timeout 900] [chromium flags...]"""
-import argparse, functools, http.server, json, os, signal, subprocess, sys, threading, time
+import argparse, functools, http.server, json, os, shutil, signal, subprocess, sys, tempfile, threading, time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("chrome"); ap.add_argument("out")
@@ -94,7 +94,8 @@ server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Han
 threading.Thread(target=server.serve_forever, daemon=True).start()
 threads = json.dumps([int(t) for t in args.threads.split(",")])
 url = f"http://127.0.0.1:{server.server_address[1]}/index.html?threads={threads}&seconds={args.seconds}&report=/__report"
-proc = subprocess.Popen([args.chrome, "--headless", "--no-sandbox", f"--user-data-dir=/tmp/thr-{os.getpid()}",
+profile = tempfile.mkdtemp(prefix="thr-profile-")   # deleted at the end
+proc = subprocess.Popen([args.chrome, "--headless", "--no-sandbox", f"--user-data-dir={profile}",
                          "--no-first-run", "--disable-dev-shm-usage", *flags, url],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 start = time.time()
@@ -104,6 +105,8 @@ while not done.wait(0.5):
         break
 if proc.poll() is None:
     os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(30)
+shutil.rmtree(profile, ignore_errors=True)
 result["nproc"] = os.cpu_count()
 try:   # model, and per socket: logical processors ("siblings") and physical cores (SMT when they differ)
     info = {l.split(":", 1)[0].strip(): l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if ":" in l}
