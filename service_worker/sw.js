@@ -1,4 +1,4 @@
-// staticml service worker (a module worker: app.js registers it with {type: "module"}).
+// staticml service worker (a module worker: site/sw_register.js registers it with {type: "module"}).
 // - App shell: precaches the pages, assets, the Pyodide core, the wheels and the models' manifests
 //   on install, deletes caches of older builds on activate, answers precached URLs cache-first, so
 //   the site boots offline after the first visit.
