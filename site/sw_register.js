@@ -19,21 +19,21 @@ export function registerServiceWorker(url) {
     sessionStorage.removeItem(RELOADED);
     return;
   }
-  isolateOnceControlled().catch((err) => console.warn("service worker: cross-origin isolation:", err));
-}
-
-async function isolateOnceControlled() {
-  if (!navigator.serviceWorker.controller) {
-    await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
-  }
-  // What the worker answers for this very page (its cache; no network): the build's header rules as sw.js has them.
-  const response = await fetch(location.href);
-  if (!response.headers.get("Cross-Origin-Embedder-Policy")) return;   // a build without isolation
   if (sessionStorage.getItem(RELOADED)) {
     console.warn("service worker: this page is still not cross-origin isolated after a reload with COOP/COEP; " +
       "the CPU kernels run on one thread");
     return;
   }
+  isolateOnControllerChange().catch((err) => console.warn("service worker: cross-origin isolation:", err));
+}
+
+// A page that loaded under a worker was served by it, so had that worker isolated it, it would be isolated now;
+// only a worker that takes control later (a first visit's, or a new build's) can make a reload worth it.
+async function isolateOnControllerChange() {
+  await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+  // What the worker answers for this very page (its cache; no network): the build's header rules as sw.js has them.
+  const response = await fetch(location.href);
+  if (!response.headers.get("Cross-Origin-Embedder-Policy")) return;   // a build without isolation
   sessionStorage.setItem(RELOADED, "1");
   location.reload();
 }
