@@ -1,11 +1,12 @@
 """How the CPU kernels scale with threads: MiniLM-L6's encoder (the kernel calls a model makes, random weights;
 staticml.builder.cpu_bench's encoderRun) on the issue's inputs (1 x 8, 8 x 16, 32 x 16, 1 x 256 tokens), f32 and
-q8p, at each thread count, in one cross-origin-isolated page in headless Chromium. The question behind it: how
+q8p (or the weight layouts `--dtypes` names, cpu_bench's `weight()`: e.g. q8dyn, x rounded to 7 bits for the relaxed
+int8 dot), at each thread count, in one cross-origin-isolated page in headless Chromium. The question behind it: how
 many threads should `?threads=` default to (one per core, capped) on machines with many cores?
 
-    python bench/cpu_thread_scaling.py [--threads 1,2] [--seconds 1]      here, through Selenium
+    python bench/cpu_thread_scaling.py [--threads 1,2] [--seconds 1] [--dtypes f32,q8p]   here, through Selenium
     python bench/cpu_thread_scaling.py --stage DIR                        a folder to carry to another machine:
-    python3 DIR/run.py CHROMIUM OUT_JSON [--threads 1,2,4,8,16]          there (stdlib only): serves DIR with
+    python3 DIR/run.py CHROMIUM OUT_JSON [--threads 1,2,4,8,16] [--dtypes f32,q8p]   there (stdlib only): serves DIR with
                                                                           COOP/COEP, opens the page, writes the JSON
 
 Each thread count gets a fresh kernel instance (cpu_glue.init: new memory, new pool) and, per case, `seconds` of
@@ -26,17 +27,18 @@ sys.path.insert(0, str(REPO / "py_src"))
 from staticml.builder import cpu_bench  # noqa: E402
 
 CASES = [(1, 8), (8, 16), (32, 16), (1, 256)]
-DTYPES = ["f32", "q8p"]
+DTYPES = "f32,q8p"   # the default of --dtypes
 
 MAIN = """window.result = (async () => {
-  const report = q.get("report"), seconds = +q.get("seconds") || 1, out = {rows: [], cores: navigator.hardwareConcurrency,
+  const report = q.get("report"), seconds = +q.get("seconds") || 1, dtypes = (q.get("dtypes") || "__DTYPES__").split(","), out = {rows: [], cores: navigator.hardwareConcurrency,
     isolated: self.crossOriginIsolated, userAgent: navigator.userAgent};
   const log = (s) => report && fetch("/__log", {method: "POST", body: s});
   try {
     for (const threads of JSON.parse(q.get("threads"))) {
       const info = JSON.parse(await cpu.init(JSON.stringify(URLS), "auto", threads));
+      (out.init = out.init || []).push(info);   // what cpu_glue chose and why (variant, threads, reasons)
       for (const [B, T] of __CASES__) {
-        for (const dtype of __DTYPES__) {
+        for (const dtype of dtypes) {
           const m = cpu.mark();
           out.rows.push({threads: info.threads, variant: info.variant, B, T, dtype, ...measure(encoderRun(B, T, dtype), seconds, 5)});
           cpu.reset(m);
@@ -52,7 +54,7 @@ MAIN = """window.result = (async () => {
 })();
 </script>
 """
-PAGE = cpu_bench.PAGE_HELPERS + MAIN.replace("__CASES__", json.dumps(CASES)).replace("__DTYPES__", json.dumps(DTYPES))
+PAGE = cpu_bench.PAGE_HELPERS + MAIN.replace("__CASES__", json.dumps(CASES)).replace("__DTYPES__", DTYPES)
 
 # The runner for a machine without this checkout's Python environment: stdlib only.
 RUN = r'''"""Serve this folder with COOP/COEP on 127.0.0.1, open index.html in Chromium, write the JSON it POSTs.
@@ -62,7 +64,7 @@ import argparse, functools, http.server, json, os, shutil, signal, subprocess, s
 ap = argparse.ArgumentParser()
 ap.add_argument("chrome"); ap.add_argument("out")
 ap.add_argument("--threads", default="1,2,4,8"); ap.add_argument("--seconds", default="1")
-ap.add_argument("--timeout", type=float, default=900)
+ap.add_argument("--timeout", type=float, default=900); ap.add_argument("--dtypes", default="__DTYPES__")
 args, flags = ap.parse_known_args()
 here, done, result = os.path.dirname(os.path.abspath(__file__)), threading.Event(), {}
 
@@ -93,7 +95,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=here))
 threading.Thread(target=server.serve_forever, daemon=True).start()
 threads = json.dumps([int(t) for t in args.threads.split(",")])
-url = f"http://127.0.0.1:{server.server_address[1]}/index.html?threads={threads}&seconds={args.seconds}&report=/__report"
+url = f"http://127.0.0.1:{server.server_address[1]}/index.html?threads={threads}&seconds={args.seconds}&dtypes={args.dtypes}&report=/__report"
 profile = tempfile.mkdtemp(prefix="thr-profile-")   # deleted at the end
 proc = subprocess.Popen([args.chrome, "--headless", "--no-sandbox", f"--user-data-dir={profile}",
                          "--no-first-run", "--disable-dev-shm-usage", *flags, url],
@@ -111,7 +113,8 @@ result["nproc"] = os.cpu_count()
 try:   # model, and per socket: logical processors ("siblings") and physical cores (SMT when they differ)
     info = {l.split(":", 1)[0].strip(): l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if ":" in l}
     result.update(cpu_model=info.get("model name"), siblings=info.get("siblings"), cpu_cores=info.get("cpu cores"),
-                  avx512=" avx512f " in f" {info.get('flags', '')} ", vnni=" avx512_vnni " in f" {info.get('flags', '')} ")
+                  avx512=" avx512f " in f" {info.get('flags', '')} ", vnni=" avx512_vnni " in f" {info.get('flags', '')} ",
+                  avx_vnni=" avx_vnni " in f" {info.get('flags', '')} ")
 except OSError:
     pass
 json.dump(result, open(args.out, "w"), indent=1)
@@ -123,20 +126,21 @@ def stage(root: Path) -> Path:
     """The page, the kernels, cpu_glue.js and run.py in `root` (replaced)."""
     shutil.rmtree(root, ignore_errors=True)
     cpu_bench.write_page(root, PAGE)
-    (root / "run.py").write_text(RUN)
+    (root / "run.py").write_text(RUN.replace("__DTYPES__", DTYPES))
     return root
 
 
 def table(r: dict) -> str:
     rows = r["rows"]
+    dtypes = list(dict.fromkeys(x["dtype"] for x in rows))
     one = {(x["B"], x["T"], x["dtype"]): x["ms"] for x in rows if x["threads"] == 1}
     lines = [f"{r.get('cpu_model', '')} ({r.get('cores')} logical cores; fastest run, ms, and speed-up over 1 thread)",
-             "| threads | " + " | ".join(f"{d} {b}x{t}" for b, t in CASES for d in DTYPES) + " |",
-             "|---|" + "---|" * (len(CASES) * len(DTYPES))]
+             "| threads | " + " | ".join(f"{d} {b}x{t}" for b, t in CASES for d in dtypes) + " |",
+             "|---|" + "---|" * (len(CASES) * len(dtypes))]
     for n in sorted({x["threads"] for x in rows}):
         cells = []
         for b, t in CASES:
-            for d in DTYPES:
+            for d in dtypes:
                 x = next(x for x in rows if (x["threads"], x["B"], x["T"], x["dtype"]) == (n, b, t, d))
                 base = one.get((b, t, d))
                 cells.append(f"{x['ms']:.1f}" + (f" ({base / x['ms']:.2f}x)" if base else ""))
@@ -149,6 +153,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", default="1,2", help="thread counts, in order")
     ap.add_argument("--seconds", type=float, default=1.0, help="warm-up and measuring time per case")
     ap.add_argument("--stage", type=Path, help="write the folder to carry elsewhere and stop")
+    ap.add_argument("--dtypes", default=DTYPES, help="weight layouts, comma-separated (cpu_bench's weight())")
     ap.add_argument("--table", type=Path, help="print the table of a JSON result (e.g. run.py's) and stop")
     args = ap.parse_args(argv)
     if args.stage:
@@ -167,7 +172,7 @@ def main(argv=None) -> int:
         driver = cpu_bench.make_driver()
         try:
             r = cpu_bench.run_page(driver, f"http://127.0.0.1:{server.server_address[1]}/index.html?threads={threads}"
-                                           f"&seconds={args.seconds}")
+                                           f"&seconds={args.seconds}&dtypes={args.dtypes}")
         finally:
             driver.quit()
             server.shutdown()
