@@ -21,7 +21,9 @@ x7a-o16 / x7a-o16-all ask whether keeping outlier channels out of the 7-bit x re
 input channels of a Linear with the largest max|x_j| on the same calibration inputs stay float (their products
 with the q8 weights' columns are added in f32), and the others are rounded per row to 128 levels over the row's
 [min, max] (asymmetric: what the relaxed dot's 0..127 operand holds with a per-row offset); x7a-o16 does it on
-every Linear but the FFN's output one (q8x16 there), x7a-o16-all on all of them.
+every Linear but the FFN's output one (q8x16 there), x7a-o16-all on all of them. x7a-r16 needs no calibration:
+each row of x keeps its own 16 largest |x_j| in float (the row's range is taken over the others, and the float part
+adds what the 7-bit value at those channels misses), on every Linear; its embeddings do not depend on the batch.
 """
 import json
 from pathlib import Path
@@ -184,6 +186,43 @@ def outlier_split_linear(linear, x_max, n_float: int = 16, levels: int = 128):
     return OutlierSplit()
 
 
+def row_outlier_linear(linear, n_float: int = 16, levels: int = 128):
+    """q8 W; per row of x, its n_float largest |x_j| are outliers: the others set the row's [min, max] and are
+    rounded to `levels` steps over it, the outliers are rounded to the step nearest 0 and their residual
+    x_j - x^_j is multiplied in float (so the integer part can run over all K channels unchanged)."""
+    import numpy as np
+    import torch
+
+    from staticml.cpu import pack
+
+    class RowOutliers(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            w = linear.weight.detach().numpy()
+            N, K = w.shape
+            wq, sw = pack.quantize_q8(w)
+            self.wq = torch.from_numpy(np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K].astype(np.float64))
+            self.sw = torch.from_numpy(np.frombuffer(sw, np.float32).copy())
+            self.w_float = (self.wq * self.sw[:, None].double()).float()
+            self.wsum = self.wq.sum(1).float()
+            self.bias = linear.bias
+
+        def forward(self, x):
+            shape = x.shape
+            x2 = x.reshape(-1, shape[-1]).float()
+            out = torch.zeros_like(x2, dtype=torch.bool).scatter_(1, torch.topk(x2.abs(), n_float, dim=1).indices, True)
+            big = torch.finfo(torch.float32).max
+            lo = torch.where(out, big, x2).amin(1)
+            step = ((torch.where(out, -big, x2).amax(1) - lo) / (levels - 1)).clamp_min(1e-30)
+            q = torch.round(((x2 - lo[:, None]) / step[:, None]).clamp(0, levels - 1))
+            q = torch.where(out, torch.round((-lo / step).clamp(0, levels - 1))[:, None], q)
+            residual = torch.where(out, x2 - (lo[:, None] + q * step[:, None]), torch.zeros_like(x2))
+            y = ((q.double() @ self.wq.T).float() * step[:, None] + lo[:, None] * self.wsum[None, :]) * self.sw[None, :]
+            return (y + residual @ self.w_float.T + self.bias).reshape(*shape[:-1], -1)
+
+    return RowOutliers()
+
+
 def golden_sentences() -> list[str]:
     import importlib.util
 
@@ -214,7 +253,7 @@ def main(argv=None) -> int:
     calibration = [inputs["passage_250"], *inputs["batch_32"]]
     report = {}
     for mode in ["f16", "q8", "q8x16", "q8dyn-127", "q8dyn-63", "w7", "w7-x8", "q4", "sq63", "sq63-attn", "x7a-o16",
-                 "x7a-o16-all"]:
+                 "x7a-o16-all", "x7a-r16"]:
         model = SentenceTransformer(str(model_dir()), device="cpu")
         calibrated = mode.startswith(("sq", "x7a"))
         stats = input_channel_max(model, calibration) if calibrated else {}
@@ -225,7 +264,8 @@ def main(argv=None) -> int:
                 split = mode == "x7a-o16" and kind != "ffn_out" or mode == "x7a-o16-all"
                 lin, x_max = getattr(parent, name), stats.get((i, id(parent), name))
                 setattr(parent, name, smoothed_linear(lin, x_max, 63.0) if smooth
-                        else outlier_split_linear(lin, x_max) if split else cls(lin))
+                        else outlier_split_linear(lin, x_max) if split
+                        else row_outlier_linear(lin) if mode == "x7a-r16" else cls(lin))
         got = model.encode(sentences, convert_to_tensor=True, normalize_embeddings=True)
         cos = (got * want).sum(dim=1)
         report[mode] = {"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean())}
