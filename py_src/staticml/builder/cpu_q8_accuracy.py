@@ -48,6 +48,20 @@ def qx_for(K: int) -> int:
     return q8_activation_max(K)
 
 
+def q8_tensors(w):
+    """staticml.quant's q8 of W [N, K] (numpy) as torch tensors: the int8 values as float64 [N, K] (integer sums
+    stay exact) and the f32 scale per row [N]."""
+    import numpy as np
+    import torch
+
+    from staticml.cpu import pack
+
+    N, K = w.shape
+    wq, sw = pack.quantize_q8(w)
+    return (torch.from_numpy(np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K].astype(np.float64)),
+            torch.from_numpy(np.frombuffer(sw, np.float32).copy()))
+
+
 def emulated_linear(mode: str):
     import numpy as np
     import torch
@@ -73,9 +87,7 @@ def emulated_linear(mode: str):
                 self.w = torch.from_numpy((self.wq.numpy() * sw[:, None]).astype(np.float32))
                 self.qmax = 127.0   # w7-x8: x rounded to int8 per row, the other operand
             else:
-                wq, sw = pack.quantize_q8(w)
-                self.wq = torch.from_numpy(np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K].astype(np.float64))
-                self.sw = torch.from_numpy(np.frombuffer(sw, np.float32).copy())
+                self.wq, self.sw = q8_tensors(w)
                 self.qmax = float(qx_for(K)) if mode == "q8x16" else float(mode.split("-")[1])
 
         def forward(self, x):
@@ -120,21 +132,14 @@ def input_channel_max(model, texts) -> dict:
 
 def smoothed_linear(linear, x_max, qmax: float):
     """q8 of W * s (per input channel) with x / s rounded to +-qmax per row (SmoothQuant's migration, alpha 0.5)."""
-    import numpy as np
     import torch
-
-    from staticml.cpu import pack
 
     class Smoothed(torch.nn.Module):
         def __init__(self):
             super().__init__()
             w = linear.weight.detach().float()
             self.s = (x_max.clamp_min(1e-5) / w.abs().amax(0).clamp_min(1e-5)).sqrt()
-            ws = (w * self.s[None, :]).numpy()
-            N, K = ws.shape
-            wq, sw = pack.quantize_q8(ws)
-            self.wq = torch.from_numpy(np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K].astype(np.float64))
-            self.sw = torch.from_numpy(np.frombuffer(sw, np.float32).copy())
+            self.wq, self.sw = q8_tensors((w * self.s[None, :]).numpy())
             self.bias = linear.bias
 
         def forward(self, x):
@@ -151,21 +156,14 @@ def smoothed_linear(linear, x_max, qmax: float):
 def outlier_split_linear(linear, x_max, n_float: int = 16, levels: int = 128):
     """q8 W; x's n_float channels with the largest x_max stay float, the rest are rounded per row to `levels`
     steps over the row's [min, max] (exact integer sums, then the offset min * sum(w) and the scales)."""
-    import numpy as np
     import torch
-
-    from staticml.cpu import pack
 
     class OutlierSplit(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            w = linear.weight.detach().numpy()
-            N, K = w.shape
-            wq, sw = pack.quantize_q8(w)
-            self.wq = torch.from_numpy(np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K].astype(np.float64))
-            self.sw = torch.from_numpy(np.frombuffer(sw, np.float32).copy())
+            self.wq, self.sw = q8_tensors(linear.weight.detach().numpy())
             self.bias = linear.bias
-            kept = torch.zeros(K, dtype=torch.bool)
+            kept = torch.zeros(self.wq.shape[1], dtype=torch.bool)
             kept[torch.argsort(x_max, descending=True)[:n_float]] = True
             self.out, self.rest = torch.nonzero(kept).flatten(), torch.nonzero(~kept).flatten()
             self.w_out = (self.wq[:, self.out] * self.sw[:, None].double()).float()   # [N, n_float]
@@ -190,19 +188,12 @@ def row_outlier_linear(linear, n_float: int = 16, levels: int = 128):
     """q8 W; per row of x, its n_float largest |x_j| are outliers: the others set the row's [min, max] and are
     rounded to `levels` steps over it, the outliers are rounded to the step nearest 0 and their residual
     x_j - x^_j is multiplied in float (so the integer part can run over all K channels unchanged)."""
-    import numpy as np
     import torch
-
-    from staticml.cpu import pack
 
     class RowOutliers(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            w = linear.weight.detach().numpy()
-            N, K = w.shape
-            wq, sw = pack.quantize_q8(w)
-            self.wq = torch.from_numpy(np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K].astype(np.float64))
-            self.sw = torch.from_numpy(np.frombuffer(sw, np.float32).copy())
+            self.wq, self.sw = q8_tensors(linear.weight.detach().numpy())
             self.w_float = (self.wq * self.sw[:, None].double()).float()
             self.wsum = self.wq.sum(1).float()
             self.bias = linear.bias
