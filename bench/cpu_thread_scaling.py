@@ -97,9 +97,13 @@ threading.Thread(target=server.serve_forever, daemon=True).start()
 threads = json.dumps([int(t) for t in args.threads.split(",")])
 url = f"http://127.0.0.1:{server.server_address[1]}/index.html?threads={threads}&seconds={args.seconds}&dtypes={args.dtypes}&report=/__report"
 profile = tempfile.mkdtemp(prefix="thr-profile-")   # deleted at the end
+env = dict(os.environ)
+libs = os.path.join(os.path.dirname(os.path.abspath(args.chrome)), "lib")
+if os.path.isdir(libs):   # a Chromium unpacked with its own libraries (the device kit's chr/lib) starts only with them
+    env["LD_LIBRARY_PATH"] = libs + (os.pathsep + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
 proc = subprocess.Popen([args.chrome, "--headless", "--no-sandbox", f"--user-data-dir={profile}",
                          "--no-first-run", "--disable-dev-shm-usage", *flags, url],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
 start = time.time()
 while not done.wait(0.5):
     if proc.poll() is not None or time.time() - start > args.timeout:
