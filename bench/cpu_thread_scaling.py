@@ -34,6 +34,8 @@ MAIN = """window.result = (async () => {
     isolated: self.crossOriginIsolated, userAgent: navigator.userAgent};
   const log = (s) => report && fetch("/__log", {method: "POST", body: s});
   try {
+    const unknown = dtypes.filter((d) => !__KNOWN__.includes(d));
+    if (unknown.length) throw new Error(`unknown weight layout(s) ${unknown.join(", ")}: use ${__KNOWN__.join(", ")}`);
     for (const threads of JSON.parse(q.get("threads"))) {
       const info = JSON.parse(await cpu.init(JSON.stringify(URLS), "auto", threads));
       (out.init = out.init || []).push(info);   // what cpu_glue chose and why (variant, threads, reasons)
@@ -54,7 +56,8 @@ MAIN = """window.result = (async () => {
 })();
 </script>
 """
-PAGE = cpu_bench.PAGE_HELPERS + MAIN.replace("__CASES__", json.dumps(CASES)).replace("__DTYPES__", DTYPES)
+PAGE = cpu_bench.PAGE_HELPERS + (MAIN.replace("__CASES__", json.dumps(CASES)).replace("__DTYPES__", DTYPES)
+                                 .replace("__KNOWN__", json.dumps(cpu_bench.DTYPES)))
 
 # The runner for a machine without this checkout's Python environment: stdlib only.
 RUN = r'''"""Serve this folder with COOP/COEP on 127.0.0.1, open index.html in Chromium, write the JSON it POSTs.
@@ -160,6 +163,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dtypes", default=DTYPES, help="weight layouts, comma-separated (cpu_bench's weight())")
     ap.add_argument("--table", type=Path, help="print the table of a JSON result (e.g. run.py's) and stop")
     args = ap.parse_args(argv)
+    unknown = [d for d in args.dtypes.split(",") if d not in cpu_bench.DTYPES]
+    if unknown:
+        ap.error(f"unknown weight layout(s) {', '.join(unknown)}: use {', '.join(cpu_bench.DTYPES)}")
     if args.stage:
         print(f"staged {stage(args.stage)}: python3 {args.stage}/run.py CHROMIUM OUT_JSON --threads 1,2,4,8")
         return 0
