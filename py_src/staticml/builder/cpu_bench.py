@@ -228,6 +228,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="relaxed SIMD only, f32 and q8p matmuls")
     args = ap.parse_args(argv)
     dtypes = ["f32", "q8p"] if args.quick else args.dtypes.split(",")
+    unknown = [d for d in dtypes if d not in DTYPES]
+    if unknown:   # the page's linear() would run them as q8dyn
+        ap.error(f"unknown matmul dtype(s) {', '.join(unknown)}: use {', '.join(DTYPES)}")
     configs = [c for c in CONFIGS if c[0] == "relaxed"] if args.quick else CONFIGS
     try:
         torch_enc = TorchEncoder()
