@@ -11,8 +11,12 @@ many threads should `?threads=` default to (one per core, capped) on machines wi
 
 Each thread count gets a fresh kernel instance (cpu_glue.init: new memory, new pool) and, per case, `seconds` of
 warm-up and then of runs: `ms` is the fastest run, `median_ms` the median. Prints JSON, then a table of the
-fastest runs and the speed-up over one thread.
+fastest runs and the speed-up over one thread (a thread count listed twice, e.g. --threads 1,2,1,2, is measured
+twice: the fastest of its runs counts), and with f32 among several dtypes, f32's time over each dtype's, per run
+(the dtypes of a case run back to back) and then the median over the runs of a thread count: on a shared machine
+that ratio is steadier than either time.
 """
+import statistics
 import argparse
 import json
 import shutil
@@ -36,13 +40,13 @@ MAIN = """window.result = (async () => {
   try {
     const unknown = dtypes.filter((d) => !__KNOWN__.includes(d));
     if (unknown.length) throw new Error(`unknown weight layout(s) ${unknown.join(", ")}: use ${__KNOWN__.join(", ")}`);
-    for (const threads of JSON.parse(q.get("threads"))) {
+    for (const [run, threads] of JSON.parse(q.get("threads")).entries()) {
       const info = JSON.parse(await cpu.init(JSON.stringify(URLS), "auto", threads));
       (out.init = out.init || []).push(info);   // what cpu_glue chose and why (variant, threads, reasons)
       for (const [B, T] of __CASES__) {
         for (const dtype of dtypes) {
           const m = cpu.mark();
-          out.rows.push({threads: info.threads, variant: info.variant, B, T, dtype, ...measure(encoderRun(B, T, dtype), seconds, 5)});
+          out.rows.push({run, threads: info.threads, variant: info.variant, B, T, dtype, ...measure(encoderRun(B, T, dtype), seconds, 5)});
           cpu.reset(m);
         }
       }
@@ -57,7 +61,7 @@ MAIN = """window.result = (async () => {
 </script>
 """
 PAGE = cpu_bench.PAGE_HELPERS + (MAIN.replace("__CASES__", json.dumps(CASES)).replace("__DTYPES__", DTYPES)
-                                 .replace("__KNOWN__", json.dumps(cpu_bench.DTYPES)))
+                                 .replace("__KNOWN__", json.dumps(cpu_bench.KNOWN_DTYPES)))
 
 # The runner for a machine without this checkout's Python environment: stdlib only.
 RUN = r'''"""Serve this folder with COOP/COEP on 127.0.0.1, open index.html in Chromium, write the JSON it POSTs.
@@ -140,7 +144,10 @@ def stage(root: Path) -> Path:
 def table(r: dict) -> str:
     rows = r["rows"]
     dtypes = list(dict.fromkeys(x["dtype"] for x in rows))
-    one = {(x["B"], x["T"], x["dtype"]): x["ms"] for x in rows if x["threads"] == 1}
+    best = {}
+    for x in rows:
+        key = (x["threads"], x["B"], x["T"], x["dtype"])
+        best[key] = min(best.get(key, x["ms"]), x["ms"])
     lines = [f"{r.get('cpu_model', '')} ({r.get('cores')} logical cores; fastest run, ms, and speed-up over 1 thread)",
              "| threads | " + " | ".join(f"{d} {b}x{t}" for b, t in CASES for d in dtypes) + " |",
              "|---|" + "---|" * (len(CASES) * len(dtypes))]
@@ -148,10 +155,23 @@ def table(r: dict) -> str:
         cells = []
         for b, t in CASES:
             for d in dtypes:
-                x = next(x for x in rows if (x["threads"], x["B"], x["T"], x["dtype"]) == (n, b, t, d))
-                base = one.get((b, t, d))
-                cells.append(f"{x['ms']:.1f}" + (f" ({base / x['ms']:.2f}x)" if base else ""))
+                base = best.get((1, b, t, d))
+                ms = best[(n, b, t, d)]
+                cells.append(f"{ms:.1f}" + (f" ({base / ms:.2f}x)" if base else ""))
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    others = [d for d in dtypes if d != "f32"]
+    if "f32" in dtypes and others:
+        lines += ["", "f32's time / each dtype's: per run (back to back), median over the runs of a thread count",
+                  "| threads | " + " | ".join(f"{d} {b}x{t}" for b, t in CASES for d in others) + " |",
+                  "|---|" + "---|" * (len(CASES) * len(others))]
+        per_run = len(CASES) * len(dtypes)   # rows of one entry of --threads (pages before "run" was recorded)
+        run = [x.get("run", i // per_run) for i, x in enumerate(rows)]
+        by_run = {(u, x["threads"], x["B"], x["T"], x["dtype"]): x["ms"] for u, x in zip(run, rows)}
+        for n in sorted({x["threads"] for x in rows}):
+            runs = sorted({u for u, x in zip(run, rows) if x["threads"] == n})
+            cells = [f"{statistics.median(by_run[(u, n, b, t, 'f32')] / by_run[(u, n, b, t, d)] for u in runs):.2f}"
+                     for b, t in CASES for d in others]
+            lines.append(f"| {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -163,9 +183,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dtypes", default=DTYPES, help="weight layouts, comma-separated (cpu_bench's weight())")
     ap.add_argument("--table", type=Path, help="print the table of a JSON result (e.g. run.py's) and stop")
     args = ap.parse_args(argv)
-    unknown = [d for d in args.dtypes.split(",") if d not in cpu_bench.DTYPES]
+    unknown = [d for d in args.dtypes.split(",") if d not in cpu_bench.KNOWN_DTYPES]
     if unknown:
-        ap.error(f"unknown weight layout(s) {', '.join(unknown)}: use {', '.join(cpu_bench.DTYPES)}")
+        ap.error(f"unknown weight layout(s) {', '.join(unknown)}: use {', '.join(cpu_bench.KNOWN_DTYPES)}")
     if args.stage:
         print(f"staged {stage(args.stage)}: python3 {args.stage}/run.py CHROMIUM OUT_JSON --threads 1,2,4,8")
         return 0

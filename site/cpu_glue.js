@@ -162,6 +162,7 @@ export async function fetchInto(ptr, url, offset, nbytes) {
 
 export function packF32(w, out, N, K) { check(need().sm_pack_f32(w, out, N, K), "pack_f32"); }
 export function packQ8(w, out, N, K) { check(need().sm_pack_q8(w, out, N, K), "pack_q8"); }
+export function packQ8x7(w, out, N, K) { check(need().sm_pack_q8x7(w, out, N, K), "pack_q8x7"); }
 
 // --- one call per op; pointers are ints, 0 = absent; act: 0 none, 1 gelu_erf, 2 gelu_tanh, 3 silu, 4 relu ---
 export function matmulF32(x, w, bias, res, out, M, K, N, act) { check(need().sm_matmul_f32(x, w, bias, res, out, M, K, N, act), "matmul_f32"); }
@@ -169,6 +170,8 @@ export function matmulF16(x, w, bias, res, out, M, K, N, act) { check(need().sm_
 export function matmulQ8(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q8(x, w, scales, bias, res, out, M, K, N, act), "matmul_q8"); }
 export function matmulQ8p(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q8p(x, w, scales, bias, res, out, M, K, N, act), "matmul_q8p"); }
 export function matmulQ8Dynamic(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q8_dynamic(x, w, scales, bias, res, out, M, K, N, act), "matmul_q8_dynamic"); }
+// fused: 1 = the relaxed int8 dot as one op (fast with VNNI), 0 = as three (fast without); same results
+export function matmulQ8x7(x, w, scales, bias, res, out, M, K, N, act, fused) { check(need().sm_matmul_q8x7(x, w, scales, bias, res, out, M, K, N, act, fused), "matmul_q8x7"); }
 export function matmulQ4(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q4(x, w, scales, bias, res, out, M, K, N, act), "matmul_q4"); }
 export function layerNorm(x, gamma, beta, out, M, N, eps) { check(need().sm_layer_norm(x, gamma, beta, out, M, N, eps), "layer_norm"); }
 export function rmsNorm(x, gamma, out, M, N, eps) { check(need().sm_rms_norm(x, gamma, out, M, N, eps), "rms_norm"); }

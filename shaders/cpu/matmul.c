@@ -16,6 +16,13 @@ void sm_matmul_f32_panel(const float *x, const float *panel, int M, int K, int n
   f32_panel(x, panel, PW, M, K, n, ncols, e);
 }
 
+void sm_epilogue_tile(v128_t v[][2], int mr, const epilogue_t *e, int m, int n, int ncols) {
+  for (int i = 0; i < mr; i++) {
+    epilogue_store(v[i][0], e, m + i, n, ncols < 4 ? ncols : 4);
+    if (ncols > 4) epilogue_store(v[i][1], e, m + i, n + 4, ncols - 4);
+  }
+}
+
 // W[N, K] row-major f32 -> panels wp[ceil(N/8)][K][8] (what staticml.cpu.pack.pack_f32 makes).
 int SM_EXPORT(sm_pack_f32)(const float *w, float *wp, int N, int K) {
   if (N < 1 || K < 1) return SM_ERR_SHAPE;

@@ -28,6 +28,11 @@ SM_INLINE void epilogue_store(v128_t v, const epilogue_t *e, int m, int n, int n
   }
 }
 
+// epilogue_store of a tile's rows m .. m+mr-1 (v[i][0]: columns n..n+3, v[i][1]: n+4..n+7; ncols of them), not
+// inlined: for kernels whose K loop makes a call per tile free, so that each inlined copy of the kernel does
+// not carry its own GELU (the .wasm stays small). In matmul.c.
+void sm_epilogue_tile(v128_t v[][2], int mr, const epilogue_t *e, int m, int n, int ncols);
+
 // Linear layers with packed weights split their output into tiles: a block of rows, sized so that its
 // part of x (row_bytes per row) stays in L2 (~192 KiB of the 512 KiB) while each panel of a group of
 // 8-column panels passes over it (the panel stays in L1). x is then read from memory once per group
@@ -52,6 +57,9 @@ SM_INLINE void tile_of(const tiling_t *t, int part, int *m0, int *m1, int *n0, i
   *m1 = *m0 + t->rows < t->M ? *m0 + t->rows : t->M;
   split_range(t->N, 8, part % t->groups, t->groups, n0, n1);
 }
+
+// K rounded up to 8: the row length of the q8p / q8x7 panels and of x rounded to integers (matmul_q8*.c)
+SM_INLINE int kpad8(int K) { return (K + 7) & ~7; }
 
 #define F32_MR 4   // rows of x per f32 micro-kernel
 #define F32_PW 8   // columns per panel

@@ -167,8 +167,6 @@ int SM_EXPORT(sm_matmul_q8_dynamic)(int32_t x, int32_t w, int32_t scales, int32_
 #define P_MR 4    // rows of x per micro-kernel
 #define P_PW 8    // columns per panel
 
-SM_INLINE int kpad8(int K) { return (K + 7) & ~7; }
-
 // |x| is rounded to at most qx: Kp * 127 * qx < 2^31 keeps every int32 sum (and pmaddwd pair) exact.
 SM_INLINE int q8_activation_max(int Kp) {
   int64_t q = (int64_t)2147483647 / ((int64_t)Kp * 127);
@@ -231,14 +229,13 @@ SM_INLINE void kernel_q8p(int mr, const int16_t *xq, int Kp, const int8_t *panel
   }
   v128_t s0 = ncols >= 4 ? wasm_v128_load(sw + n) : load_partial(sw + n, ncols);
   v128_t s1 = ncols >= 8 ? wasm_v128_load(sw + n + 4) : load_partial(sw + n + 4, ncols > 4 ? ncols - 4 : 0);
+  v128_t f[P_MR][2];   // not acc itself: an array whose address escapes would live in memory, not registers
   for (int i = 0; i < mr; i++) {
     v128_t vs = wasm_f32x4_splat(sx[m + i]);
-    epilogue_store(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][0]), wasm_f32x4_mul(s0, vs)), e, m + i, n,
-                   ncols < 4 ? ncols : 4);
-    if (ncols > 4)
-      epilogue_store(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][1]), wasm_f32x4_mul(s1, vs)), e, m + i, n + 4,
-                     ncols - 4);
+    f[i][0] = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][0]), wasm_f32x4_mul(s0, vs));
+    f[i][1] = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][1]), wasm_f32x4_mul(s1, vs));
   }
+  sm_epilogue_tile(f, mr, e, m, n, ncols);
 }
 
 // args: xq, sx, wp, sw, bias, res, out, M, K, N, act; one 2-D tile (matmul.h) per part

@@ -14,7 +14,8 @@ from staticml.cpu import layout, pack
 ACTS = ["none", "gelu_erf", "gelu_tanh", "silu", "relu"]
 # (70, 1536, 20): several row blocks of the 2-D tiling (f32: 32 rows, q8p: 64) with a tail block
 MATMUL_SHAPES = [(1, 1, 1), (3, 17, 5), (17, 127, 33), (4, 384, 17), (127, 40, 9), (5, 384, 384), (70, 1536, 20)]
-WEIGHT_DTYPES = ["f32", "f16", "q8", "q4", "q8dyn", "q8p"]   # q8dyn: q8 weights with int8_activations=True
+# q8dyn: q8 weights with int8_activations=True; q8x7 / q8x7f: q8x7 panels, x rounded to 7 bits, the dot split / fused
+WEIGHT_DTYPES = ["f32", "f16", "q8", "q4", "q8dyn", "q8p", "q8x7", "q8x7f"]
 
 # --- numpy references ---
 from staticml.ops import argmax as argmax_op  # noqa: E402
@@ -50,6 +51,26 @@ def ref_matmul_q8(x, wq, sw, qmax, bias=None, act="none", residual=None):
     acc = (q.astype(np.int64) @ wq.astype(np.int64).T).astype(np.float32)
     y = acc * (sw[None, :] * sx[:, None]).astype(np.float32)
     return ref_linear(y, np.eye(y.shape[1], dtype=np.float32), bias, act, residual)
+
+
+def ref_quantize_rows_7bit(x):
+    """matmul_q8x7.c's rounding of each row of x to 128 steps over its [min, max], in f32:
+    q = nearest((x - lo) * (127 / (hi - lo))) in 0..127, step = (hi - lo) / 127 (x ~ lo + step * q)."""
+    x = np.asarray(x, np.float32)
+    lo, hi = x.min(axis=1), x.max(axis=1)
+    inv = np.where(hi > lo, np.float32(127) / np.where(hi > lo, hi - lo, 1), 0).astype(np.float32)
+    q = np.rint(((x - lo[:, None]) * inv[:, None]).astype(np.float32))
+    return q, ((hi - lo) / np.float32(127)).astype(np.float32), lo
+
+
+def ref_matmul_q8x7(x, wq, sw, bias=None, act="none", residual=None):
+    """q8x7 linear: x rounded per row to 7 bits (asymmetric), exact int sums with int8 W, then
+    sw[n] * (step[m] * acc + lo[m] * sum_k w[n, k])."""
+    q, step, lo = ref_quantize_rows_7bit(x)
+    wq = wq.astype(np.int64)
+    acc = (q.astype(np.int64) @ wq.T).astype(np.float32)
+    y = sw[None, :] * (step[:, None] * acc + lo[:, None] * wq.sum(axis=1).astype(np.float32)[None, :])
+    return ref_linear(y.astype(np.float32), np.eye(y.shape[1], dtype=np.float32), bias, act, residual)
 
 
 def ref_softmax(x, mask=None, period=1):
@@ -97,6 +118,8 @@ def matmul_cases(shapes=MATMUL_SHAPES, dtypes=WEIGHT_DTYPES, qmax=None):
             kw = {"dtype": dtype, "bias": "@b", "act": act, "residual": "@res" if use_res else 0}
             if dtype == "q8dyn":
                 kw.update(dtype="q8", int8_activations=True)
+            if dtype == "q8x7f":
+                kw.update(dtype="q8x7", fused_dot=True)
             if dtype == "f32":
                 inputs["w"], w_eff = pack.pack_f32(w), w
             elif dtype == "f16":
@@ -113,7 +136,7 @@ def matmul_cases(shapes=MATMUL_SHAPES, dtypes=WEIGHT_DTYPES, qmax=None):
                 inputs["w"], inputs["s"] = pack.quantize_q8(w)
                 kw["scales"] = "@s"
             r = res if use_res else None
-            if dtype in ("q8dyn", "q8p"):
+            if dtype in ("q8dyn", "q8p", "q8x7", "q8x7f"):
                 wq = np.frombuffer(inputs["w"], np.int8).reshape(N, -1)[:, :K]
                 sw = np.frombuffer(inputs["s"], np.float32)
                 exact = ref_linear(x, pack.dequantize_q8(inputs["w"], inputs["s"], N, K), b, act, r)
@@ -122,6 +145,10 @@ def matmul_cases(shapes=MATMUL_SHAPES, dtypes=WEIGHT_DTYPES, qmax=None):
                     inputs["w"] = pack.pack_q8p(inputs["w"], N, K)
                     kw["dtype"] = "q8p"
                     near = (exact, 1e-4)
+                elif dtype.startswith("q8x7"):   # x rounded to 7 bits per row, W in q8x7 panels
+                    want = ref_matmul_q8x7(x, wq, sw, b, act, r)
+                    inputs["w"] = pack.pack_q8x7(inputs["w"], N, K)
+                    near = (exact, 0.02)
                 else:
                     want = ref_matmul_q8(x, wq, sw, qmax, b, act, r)
                     near = (exact, 0.05)
@@ -147,6 +174,9 @@ def pack_cases():
         want = np.frombuffer(pack.pack_q8p(wq, N, K), np.int8)
         cases.append(_case(f"pack_q8-{N}x{K}", "pack_q8", ["@w", "@out", N, K], {}, {"w": wq},
                            {"out": layout.weight_nbytes("q8p", N, K)}, {"out": (want, dict(rtol=0, atol=0))}))
+        want = np.frombuffer(pack.pack_q8x7(wq, N, K), np.int8)
+        cases.append(_case(f"pack_q8x7-{N}x{K}", "pack_q8x7", ["@w", "@out", N, K], {}, {"w": wq},
+                           {"out": layout.weight_nbytes("q8x7", N, K)}, {"out": (want, dict(rtol=0, atol=0))}))
     return cases
 
 

@@ -5,7 +5,7 @@ import struct
 from staticml.builder.wasm_kernels import REPO, VARIANTS, build_wasm
 
 WANTED_EXPORTS = {"sm_alloc", "sm_mark", "sm_reset", "sm_set_threads", "sm_matmul_f32", "sm_matmul_f16", "sm_matmul_q8",
-                  "sm_matmul_q8_dynamic", "sm_matmul_q8p", "sm_matmul_q4", "sm_pack_f32", "sm_pack_q8", "sm_layer_norm", "sm_rms_norm", "sm_softmax",
+                  "sm_matmul_q8_dynamic", "sm_matmul_q8p", "sm_matmul_q8x7", "sm_matmul_q4", "sm_pack_f32", "sm_pack_q8", "sm_pack_q8x7", "sm_layer_norm", "sm_rms_norm", "sm_softmax",
                   "sm_attention", "sm_activation", "sm_binary", "sm_rotary", "sm_copy", "sm_matmul_batched", "sm_embedding", "sm_mean_pool", "sm_l2_normalize",
                   "sm_argmax", "__stack_pointer", "__heap_base"}
 

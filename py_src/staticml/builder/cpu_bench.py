@@ -34,6 +34,10 @@ from .wasm_kernels import REPO, build_wasm
 # MiniLM-L6 linear layers at batch 2 x 128 tokens (FFN up, FFN down, QKV, out), one short sentence's FFN up
 SHAPES = [(256, 384, 1536), (256, 1536, 384), (256, 384, 1152), (256, 384, 384), (8, 384, 1536)]
 DTYPES = ["f32", "q8p", "q8", "q8dyn", "f16", "q4"]   # q8: weight-only; q8dyn: int8 activations
+# also accepted by --dtypes (and bench/cpu_thread_scaling.py): q8x7 / q8x7f, x rounded to 7 bits for the relaxed int8
+# dot split into three ops / fused into one (matmul_q8x7.c); q8x7mix / q8x7fmix, the same but the encoder's FFN
+# output Linear on q8p (the accurate scheme: shaders/README.md)
+KNOWN_DTYPES = DTYPES + ["q8x7", "q8x7f", "q8x7mix", "q8x7fmix"]
 CONFIGS = [("relaxed", 1), ("relaxed", 2), ("simd128", 1), ("simd128", 2)]
 # (batch, tokens) of the issue's targets: one short sentence, batches of 8 and 32 short ones, a ~250-token passage
 ENCODER = [(1, 8), (8, 16), (32, 16), (1, 256)]
@@ -64,7 +68,10 @@ function weight(dtype, N, K) {
   if (dtype === "f16") return {w: put(new Uint16Array(N * K).map(() => 0x2000 + (Math.random() * 0x1000 | 0))), s: 0};
   if (dtype === "q4") return {w: put(randomBytes(N * K / 2)), s: put(f32(N * K / 32, 0.005, 0.01))};
   const raw = put(randomBytes(N * K)), s = put(f32(N, 0.0003, 0.0005));
-  if (dtype !== "q8p") return {w: raw, s};
+  if (dtype !== "q8p" && !dtype.startsWith("q8x7")) return {w: raw, s};
+  if (dtype.startsWith("q8x7")) {   // panels, then an int32 sum per column (staticml.cpu.layout "q8x7")
+    const w = cpu.alloc((((K + 7) & ~7) + 4) * 8 * Math.ceil(N / 8)); cpu.packQ8x7(raw, w, N, K); return {w, s};
+  }
   const w = cpu.alloc(N * K); cpu.packQ8(raw, w, N, K); return {w, s};
 }
 function linear(dtype, x, l, bias, res, out, M, K, N, act) {
@@ -73,18 +80,20 @@ function linear(dtype, x, l, bias, res, out, M, K, N, act) {
   else if (dtype === "q4") cpu.matmulQ4(x, l.w, l.s, bias, res, out, M, K, N, act);
   else if (dtype === "q8p") cpu.matmulQ8p(x, l.w, l.s, bias, res, out, M, K, N, act);
   else if (dtype === "q8") cpu.matmulQ8(x, l.w, l.s, bias, res, out, M, K, N, act);
+  else if (dtype.startsWith("q8x7")) cpu.matmulQ8x7(x, l.w, l.s, bias, res, out, M, K, N, act, dtype.startsWith("q8x7f") ? 1 : 0);
   else cpu.matmulQ8Dynamic(x, l.w, l.s, bias, res, out, M, K, N, act);
 }
 // MiniLM-L6's 6 encoder layers (C=384, 12 heads of 32, FFN 1536) on B x T tokens, then mean pooling and
 // L2 normalization: the kernel calls a model makes, without Python in between.
 function encoderRun(B, T, dtype) {
   const C = 384, H = 12, D = 32, F = 1536, M = B * T, layers = [];
-  const lin = (N, K) => ({...weight(dtype, N, K), b: put(f32(N, -0.1, 0.1))});
-  for (let i = 0; i < 6; i++) layers.push({qkv: lin(3 * C, C), o: lin(C, C), up: lin(F, C), down: lin(C, F),
+  // q8x7mix / q8x7fmix: the FFN's output Linear (GELU's output, which 7-bit x does not hold well) on q8p
+  const lin = (N, K, d = dtype) => ({...weight(d, N, K), b: put(f32(N, -0.1, 0.1)), d});
+  for (let i = 0; i < 6; i++) layers.push({qkv: lin(3 * C, C), o: lin(C, C), up: lin(F, C), down: lin(C, F, dtype.endsWith("mix") ? "q8p" : dtype),
     g1: put(f32(C, 0.9, 1.1)), b1: put(f32(C, -0.1, 0.1)), g2: put(f32(C, 0.9, 1.1)), b2: put(f32(C, -0.1, 0.1))});
   const x = put(f32(M * C, -1, 1)), qkv = cpu.alloc(4 * M * 3 * C), att = cpu.alloc(4 * M * C), h = cpu.alloc(4 * M * C);
   const ff = cpu.alloc(4 * M * F), pooled = cpu.alloc(4 * B * C), ones = put(new Float32Array(B * T).fill(1));
-  const mm = (xp, l, res, out, K, N, act) => linear(dtype, xp, l, l.b, res, out, M, K, N, act);
+  const mm = (xp, l, res, out, K, N, act) => linear(l.d, xp, l, l.b, res, out, M, K, N, act);
   return () => {
     for (const L of layers) {
       mm(x, L.qkv, 0, qkv, C, 3 * C, 0);
@@ -228,9 +237,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="relaxed SIMD only, f32 and q8p matmuls")
     args = ap.parse_args(argv)
     dtypes = ["f32", "q8p"] if args.quick else args.dtypes.split(",")
-    unknown = [d for d in dtypes if d not in DTYPES]
+    unknown = [d for d in dtypes if d not in KNOWN_DTYPES]
     if unknown:   # the page's linear() would run them as q8dyn
-        ap.error(f"unknown matmul dtype(s) {', '.join(unknown)}: use {', '.join(DTYPES)}")
+        ap.error(f"unknown matmul dtype(s) {', '.join(unknown)}: use {', '.join(KNOWN_DTYPES)}")
     configs = [c for c in CONFIGS if c[0] == "relaxed"] if args.quick else CONFIGS
     try:
         torch_enc = TorchEncoder()

@@ -111,7 +111,8 @@ class CpuKernels:
         from .layout import weight_nbytes
 
         nbytes = weight_nbytes(dtype, N, K)
-        packers = {"f32": (4 * N * K, self.pack_f32), "q8p": (weight_nbytes("q8", N, K), self.pack_q8)}
+        packers = {"f32": (4 * N * K, self.pack_f32), "q8p": (weight_nbytes("q8", N, K), self.pack_q8),
+                   "q8x7": (weight_nbytes("q8", N, K), self.pack_q8x7)}
         if dtype not in packers or (dtype == "f32" and not rowmajor_f32):
             ptr = self.alloc(nbytes)
             await self.fetch_into(ptr, url, offset, nbytes)
@@ -137,18 +138,29 @@ class CpuKernels:
         (layout.weight_nbytes("q8p", N, K)); the scales stay as they are."""
         self._glue.packQ8(w_q8, out, N, K)
 
+    def pack_q8x7(self, w_q8: int, out: int, N: int, K: int) -> None:
+        """q8 W [N, K] (row-major int8, rows padded to 4 bytes) -> q8x7 panels and column sums at out
+        (layout.weight_nbytes("q8x7", N, K)); the scales stay as they are."""
+        self._glue.packQ8x7(w_q8, out, N, K)
+
     def matmul(self, x: int, w: int, out: int, M: int, K: int, N: int, *, dtype: str = "f32", scales: int = 0,
-               bias: int = 0, residual: int = 0, act: str = "none", int8_activations: bool = False) -> None:
+               bias: int = 0, residual: int = 0, act: str = "none", int8_activations: bool = False,
+               fused_dot: bool = False) -> None:
         """out[M, N] = act(x[M, K] @ W[N, K]^T + bias[N]) + residual[M, N], W in layout.py's `dtype` layout.
         q8p (q8 weights packed by `pack_q8`) is the fast q8 path: each row of x is rounded to int16
         (layout.q8_activation_max) and the sums are exact int32, as accurate as weight-only q8 and ~1.5x
         faster than f32. q8 (row-major) is weight-only (x stays f32, f32 speed) unless int8_activations:
-        then x is rounded to int8 (PyTorch's dynamic quantization), which costs accuracy (shaders/README.md)."""
+        then x is rounded to int8 (PyTorch's dynamic quantization), which costs accuracy (shaders/README.md).
+        q8x7 (q8 weights packed by `pack_q8x7`) rounds each row of x to 7 bits over its [min, max] for the relaxed
+        int8 dot product: faster than q8p, less accurate (measured, not used by the model code; shaders/README.md);
+        fused_dot picks the dot's form (one op: fast with VNNI; three: fast without), the results are the same."""
         if int8_activations and dtype != "q8":
             raise ValueError(f"int8_activations needs q8 weights, not {dtype!r}")
         if dtype not in DTYPES:
             raise ValueError(f"unknown weight dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-        if dtype in ("q8", "q8p", "q4") and not scales:
+        if fused_dot and dtype != "q8x7":
+            raise ValueError(f"fused_dot is a q8x7 option, not one of {dtype!r}")
+        if dtype in ("q8", "q8p", "q8x7", "q4") and not scales:
             raise ValueError(f"{dtype} weights need their scales pointer")
         a = _act(act)
         if dtype == "f32":
@@ -157,6 +169,8 @@ class CpuKernels:
             self._glue.matmulF16(x, w, bias, residual, out, M, K, N, a)
         elif dtype == "q8p":
             self._glue.matmulQ8p(x, w, scales, bias, residual, out, M, K, N, a)
+        elif dtype == "q8x7":
+            self._glue.matmulQ8x7(x, w, scales, bias, residual, out, M, K, N, a, 1 if fused_dot else 0)
         elif dtype == "q8" and int8_activations:
             self._glue.matmulQ8Dynamic(x, w, scales, bias, residual, out, M, K, N, a)
         elif dtype == "q8":

@@ -12,6 +12,10 @@ the shipped bytes (at load by a kernel, or at convert time by `pack`):
         the two values of each of 8 columns side by side; zeros past N and K; the same scale[N] as q8
         (pack.pack_q8p, or the kernel `pack_q8` at load from q8 bytes). The fast q8 path: x is rounded
         to int16 per row and the sums are exact int32 (shaders/cpu/matmul_q8.c)
+  q8x7: q8's int8 values as panels [ceil(N/8), Kp/4, 8, 4] (for each 4 k, the four values of each of 8
+        columns side by side; zeros past N and K), then int32 column sums [ceil(N/8) * 8]; q8's scale[N]
+        (pack.pack_q8x7, or the kernel `pack_q8x7`). For the relaxed int8 dot product with x rounded to 7 bits
+        per row (shaders/cpu/matmul_q8x7.c): measured, not used by the model code (shaders/README.md)
   q4  : row-major [N, 4 * ceil(K/32)] u32 (rows padded to whole groups), nibble j of word i is
         k = 8i + j (lowest nibble first); w = (nibble - 8) * scale[n, k // 32], scales f32 [N, ceil(K/32)]
 
@@ -20,7 +24,7 @@ q8 -> q8p; f16 and q4 as shipped): `CpuKernels.fetch_linear_weight(url, off, CPU
 then `CpuKernels.matmul(..., dtype=CPU_LAYOUT[dtype], scales=...)`.
 """
 from .. import quant
-DTYPES = ("f32", "f16", "q8", "q8p", "q4")
+DTYPES = ("f32", "f16", "q8", "q8p", "q8x7", "q4")
 CPU_LAYOUT = {"f32": "f32", "f16": "f16", "q8": "q8p", "q4": "q4"}
 PANEL = 8
 
@@ -33,7 +37,7 @@ def _check(dtype: str, N: int, K: int) -> None:
 
 
 def q8p_k(K: int) -> int:
-    """K rounded up to 8: the q8p panels' (and the int16 copy of x's) row length."""
+    """K rounded up to 8: the q8p and q8x7 panels' (and the integer copy of x's) row length."""
     return -(-K // 8) * 8
 
 
@@ -44,13 +48,15 @@ def weight_nbytes(dtype: str, N: int, K: int) -> int:
         return 4 * K * PANEL * -(-N // PANEL)
     if dtype == "q8p":
         return q8p_k(K) * PANEL * -(-N // PANEL)
+    if dtype == "q8x7":   # panels, then an int32 sum per (padded) column
+        return (q8p_k(K) + 4) * PANEL * -(-N // PANEL)
     return 4 * N * quant.row_words(dtype, K)
 
 
 def scale_count(dtype: str, N: int, K: int) -> int:
     """f32 scales that go with the weight (0 for f32/f16)."""
     _check(dtype, N, K)
-    return {"f32": 0, "f16": 0, "q8": N, "q8p": N, "q4": N * quant.groups(K)}[dtype]
+    return {"f32": 0, "f16": 0, "q8": N, "q8p": N, "q8x7": N, "q4": N * quant.groups(K)}[dtype]
 
 
 def q8_activation_max(K: int) -> int:

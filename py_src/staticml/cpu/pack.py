@@ -52,6 +52,20 @@ def pack_q8p(wq: bytes, N: int, K: int) -> bytes:
     return out
 
 
+def pack_q8x7(wq: bytes, N: int, K: int) -> bytes:
+    """q8 rows (quantize_q8's bytes) -> q8x7 panels [ceil(N/8), Kp/4, 8, 4] int8, then the int32 sum of each
+    (padded) column: what the kernel `pack_q8x7` makes."""
+    q = np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K]
+    kp, n8 = q8p_k(K), -(-N // PANEL) * PANEL
+    padded = np.zeros((n8, kp), np.int8)
+    padded[:N, :K] = q
+    # [panel, column, quad, 4] -> [panel, quad, column, 4]
+    panels = padded.reshape(n8 // PANEL, PANEL, kp // 4, 4).transpose(0, 2, 1, 3)
+    out = np.ascontiguousarray(panels).tobytes() + padded.astype(np.int32).sum(axis=1).astype("<i4").tobytes()
+    assert len(out) == weight_nbytes("q8x7", N, K)
+    return out
+
+
 def quantize_q8p(w) -> tuple[bytes, bytes]:
     """(q8p panels, f32 scale per row): staticml.quant's q8 values in the CPU's panel layout."""
     w = np.asarray(w, np.float32)
