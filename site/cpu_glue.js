@@ -170,8 +170,9 @@ export function matmulF16(x, w, bias, res, out, M, K, N, act) { check(need().sm_
 export function matmulQ8(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q8(x, w, scales, bias, res, out, M, K, N, act), "matmul_q8"); }
 export function matmulQ8p(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q8p(x, w, scales, bias, res, out, M, K, N, act), "matmul_q8p"); }
 export function matmulQ8Dynamic(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q8_dynamic(x, w, scales, bias, res, out, M, K, N, act), "matmul_q8_dynamic"); }
-// fused: 1 = the relaxed int8 dot as one op (fast with VNNI), 0 = as three (fast without); same results
-export function matmulQ8x7(x, w, scales, bias, res, out, M, K, N, act, fused) { check(need().sm_matmul_q8x7(x, w, scales, bias, res, out, M, K, N, act, fused), "matmul_q8x7"); }
+// fused: 1 = the relaxed int8 dot as one op (fast with VNNI), 0 = as three (fast without), same results;
+// smooth: 0 or K floats x is multiplied by per input channel before rounding (SmoothQuant's 1/s)
+export function matmulQ8x7(x, w, scales, bias, res, out, M, K, N, act, fused, smooth) { check(need().sm_matmul_q8x7(x, w, scales, bias, res, out, M, K, N, act, fused, smooth || 0), "matmul_q8x7"); }
 export function matmulQ4(x, w, scales, bias, res, out, M, K, N, act) { check(need().sm_matmul_q4(x, w, scales, bias, res, out, M, K, N, act), "matmul_q4"); }
 export function layerNorm(x, gamma, beta, out, M, N, eps) { check(need().sm_layer_norm(x, gamma, beta, out, M, N, eps), "layer_norm"); }
 export function rmsNorm(x, gamma, out, M, N, eps) { check(need().sm_rms_norm(x, gamma, out, M, N, eps), "rms_norm"); }

@@ -1,7 +1,7 @@
 // sm_matmul_q8x7: q8 weights times 7-bit activations on the relaxed int8 dot product. A measured candidate for
 // the q8 path, not used by the model code yet (shaders/README.md says why: to stay above the q8 accuracy bar 7-bit
-// x needs SmoothQuant-style smoothing, W * s in the shipped q8 and x / s here, which this kernel does not take yet,
-// and the FFN's output Linear stays on q8p).
+// x needs SmoothQuant-style smoothing, W * s in the shipped q8 and x / s here (`smooth`), and the FFN's output
+// Linear stays on q8p).
 //
 // Each row of x is rounded to 128 steps over its own [min, max] (asymmetric: the relaxed dot's 0..127 operand),
 //   x[m, k] ~ lo[m] + step[m] * xq[m, k],  so
@@ -56,15 +56,22 @@ SM_INLINE v128_t dot4(v128_t w, v128_t x, v128_t acc, int fused) {
 #endif
 }
 
-// args: x, xq, step, lo, M, K. xq[m, 0:Kp] = nearest((x[m, :] - lo[m]) * 127 / (max - min)), zero-padded.
+// args: x, xq, step, lo, M, K, smooth. xq[m, 0:Kp] = nearest((x[m, :] - lo[m]) * 127 / (max - min)), zero-padded;
+// with smooth (K floats, 0 = none) the row is x[m, :] * smooth first (SmoothQuant's 1/s per input channel).
 static void quantize7_part(const int32_t *a, int part, int nparts, float *scratch) {
-  const float *x = (const float *)a[0];
+  const float *x = (const float *)a[0], *smooth = (const float *)a[6];
   uint8_t *xq = (uint8_t *)a[1];
   float *step = (float *)a[2], *low = (float *)a[3];
   int K = a[5], Kp = kpad8(K), m0, m1;
   split_range(a[4], 1, part, nparts, &m0, &m1);
   for (int m = m0; m < m1; m++) {
     const float *row = x + (size_t)m * K;
+    if (smooth) {   // into the thread's scratch (K <= SM_SCRATCH_FLOATS, checked by the caller)
+      int k = 0;
+      for (; k + 4 <= K; k += 4) wasm_v128_store(scratch + k, wasm_f32x4_mul(wasm_v128_load(row + k), wasm_v128_load(smooth + k)));
+      for (; k < K; k++) scratch[k] = row[k] * smooth[k];
+      row = scratch;
+    }
     float lo = row[0], hi = row[0];
     int k = 0;
     if (K >= 4) {
@@ -81,7 +88,7 @@ static void quantize7_part(const int32_t *a, int part, int nparts, float *scratc
       lo = row[k] < lo ? row[k] : lo;
       hi = row[k] > hi ? row[k] : hi;
     }
-    float inv = hi > lo ? 127.0f / (hi - lo) : 0.0f;
+    float inv = hi - lo > 1e-30f ? 127.0f / (hi - lo) : 0.0f;   // not inf for a range near 0 (a constant row)
     step[m] = (hi - lo) / 127.0f;
     low[m] = lo;
     uint8_t *q = xq + (size_t)m * Kp;
@@ -160,9 +167,11 @@ static void q8x7_part(const int32_t *a, int part, int nparts, float *scratch) {
 
 // w: q8x7 panels + column sums (sm_pack_q8x7 / staticml.cpu.pack.pack_q8x7), scales [N] as q8's.
 // fused: 1 = the relaxed dot as one op (fast with VNNI), 0 = split into three (fast without); same results.
+// smooth: 0, or K floats that x is multiplied by per input channel before rounding (1/s, with W * s in w).
 int SM_EXPORT(sm_matmul_q8x7)(int32_t x, int32_t w, int32_t scales, int32_t bias, int32_t res, int32_t out, int M, int K,
-                              int N, int act, int fused) {
+                              int N, int act, int fused, int32_t smooth) {
   if (M < 1 || K < 1 || N < 1 || act < 0 || act > ACT_RELU || !scales || fused < 0 || fused > 1) return SM_ERR_SHAPE;
+  if (smooth && K > SM_SCRATCH_FLOATS) return SM_ERR_SHAPE;
   int Kp = kpad8(K);
   size_t mark = sm_arena_mark();
   int Mp = (M + X7_MR - 1) & ~(X7_MR - 1);   // rows the micro-kernel reads
@@ -173,8 +182,8 @@ int SM_EXPORT(sm_matmul_q8x7)(int32_t x, int32_t w, int32_t scales, int32_t bias
     return SM_ERR_OOM;
   }
   for (size_t i = (size_t)M * Kp; i < (size_t)Mp * Kp; i++) xq[i] = 0;
-  int32_t qa[6] = {x, (int32_t)xq, (int32_t)step, (int32_t)low, M, K};
-  sm_parallel(quantize7_part, qa, 6, parts_for(M, 4));
+  int32_t qa[7] = {x, (int32_t)xq, (int32_t)step, (int32_t)low, M, K, smooth};
+  sm_parallel(quantize7_part, qa, 7, parts_for(M, 4));
   int32_t args[13] = {(int32_t)xq, (int32_t)step, (int32_t)low, w, scales, bias, res, out, M, K, N, act, fused};
   sm_parallel(q8x7_part, args, 13, make_tiling(M, N, Kp).nparts);
   sm_arena_reset(mark);

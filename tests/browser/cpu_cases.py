@@ -55,10 +55,11 @@ def ref_matmul_q8(x, wq, sw, qmax, bias=None, act="none", residual=None):
 
 def ref_quantize_rows_7bit(x):
     """matmul_q8x7.c's rounding of each row of x to 128 steps over its [min, max], in f32:
-    q = nearest((x - lo) * (127 / (hi - lo))) in 0..127, step = (hi - lo) / 127 (x ~ lo + step * q)."""
+    q = nearest((x - lo) * (127 / (hi - lo))) in 0..127 (0 when hi - lo <= 1e-30), step = (hi - lo) / 127."""
     x = np.asarray(x, np.float32)
     lo, hi = x.min(axis=1), x.max(axis=1)
-    inv = np.where(hi > lo, np.float32(127) / np.where(hi > lo, hi - lo, 1), 0).astype(np.float32)
+    span = hi - lo
+    inv = np.where(span > 1e-30, np.float32(127) / np.where(span > 1e-30, span, 1), 0).astype(np.float32)
     q = np.rint(((x - lo[:, None]) * inv[:, None]).astype(np.float32))
     return q, ((hi - lo) / np.float32(127)).astype(np.float32), lo
 
@@ -146,7 +147,13 @@ def matmul_cases(shapes=MATMUL_SHAPES, dtypes=WEIGHT_DTYPES, qmax=None):
                     kw["dtype"] = "q8p"
                     near = (exact, 1e-4)
                 elif dtype.startswith("q8x7"):   # x rounded to 7 bits per row, W in q8x7 panels
-                    want = ref_matmul_q8x7(x, wq, sw, b, act, r)
+                    xs = x
+                    if (si + di) % 2 == 0:   # smoothing: x times 1/s per input channel before the rounding
+                        inv = rng.uniform(0.5, 2, K).astype(np.float32)
+                        inputs["sm"], kw["smooth"] = _f32(inv), "@sm"
+                        xs = (x * inv).astype(np.float32)
+                    want = ref_matmul_q8x7(xs, wq, sw, b, act, r)
+                    exact = ref_linear(xs, pack.dequantize_q8(inputs["w"], inputs["s"], N, K), b, act, r)
                     inputs["w"] = pack.pack_q8x7(inputs["w"], N, K)
                     near = (exact, 0.02)
                 else:
@@ -157,7 +164,7 @@ def matmul_cases(shapes=MATMUL_SHAPES, dtypes=WEIGHT_DTYPES, qmax=None):
                 check = {"out": (want, tol), "_q8_vs_float": near}
             else:
                 check = {"out": (ref_linear(x, w_eff, b, act, r), _tol_f32(K))}
-            cases.append(_case(f"matmul-{dtype}-{M}x{K}x{N}-{act}{'-res' if use_res else ''}", "matmul",
+            cases.append(_case(f"matmul-{dtype}-{M}x{K}x{N}-{act}{'-res' if use_res else ''}{'-smooth' if 'smooth' in kw else ''}", "matmul",
                                ["@x", "@w", "@out", M, K, N], kw, inputs, {"out": 4 * M * N}, check))
     return cases
 

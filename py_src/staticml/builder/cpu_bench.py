@@ -70,7 +70,8 @@ function weight(dtype, N, K) {
   const raw = put(randomBytes(N * K)), s = put(f32(N, 0.0003, 0.0005));
   if (dtype !== "q8p" && !dtype.startsWith("q8x7")) return {w: raw, s};
   if (dtype.startsWith("q8x7")) {   // panels, then an int32 sum per column (staticml.cpu.layout "q8x7")
-    const w = cpu.alloc((((K + 7) & ~7) + 4) * 8 * Math.ceil(N / 8)); cpu.packQ8x7(raw, w, N, K); return {w, s};
+    const w = cpu.alloc((((K + 7) & ~7) + 4) * 8 * Math.ceil(N / 8)); cpu.packQ8x7(raw, w, N, K);
+    return {w, s, smooth: dtype.endsWith("mix") ? put(f32(K, 0.5, 2)) : 0};   // the accurate scheme smooths x
   }
   const w = cpu.alloc(N * K); cpu.packQ8(raw, w, N, K); return {w, s};
 }
@@ -80,7 +81,7 @@ function linear(dtype, x, l, bias, res, out, M, K, N, act) {
   else if (dtype === "q4") cpu.matmulQ4(x, l.w, l.s, bias, res, out, M, K, N, act);
   else if (dtype === "q8p") cpu.matmulQ8p(x, l.w, l.s, bias, res, out, M, K, N, act);
   else if (dtype === "q8") cpu.matmulQ8(x, l.w, l.s, bias, res, out, M, K, N, act);
-  else if (dtype.startsWith("q8x7")) cpu.matmulQ8x7(x, l.w, l.s, bias, res, out, M, K, N, act, dtype.startsWith("q8x7f") ? 1 : 0);
+  else if (dtype.startsWith("q8x7")) cpu.matmulQ8x7(x, l.w, l.s, bias, res, out, M, K, N, act, dtype.startsWith("q8x7f") ? 1 : 0, l.smooth);
   else cpu.matmulQ8Dynamic(x, l.w, l.s, bias, res, out, M, K, N, act);
 }
 // MiniLM-L6's 6 encoder layers (C=384, 12 heads of 32, FFN 1536) on B x T tokens, then mean pooling and

@@ -26,8 +26,9 @@ each row of x keeps its own 16 largest |x_j| in float (the row's range is taken 
 adds what the 7-bit value at those channels misses), on every Linear; its embeddings do not depend on the batch.
 x7a / sq-x7a are the q8x7 kernel (shaders/cpu/matmul_q8x7.c: each row of x rounded to 128 steps over its [min, max],
 no float part) on every Linear but the FFN's output one (q8x16 there): x7a as is, sq-x7a after smoothing with
-alpha = SMOOTH_ALPHA (s_j = max|x_j|^alpha / max|W_j|^(1 - alpha), calibrated as above; foldable into the LayerNorm
-before query / key / value and the FFN input, and into the value projection before the attention output).
+alpha = SMOOTH_ALPHA (s_j = max|x_j|^alpha / max|W_j|^(1 - alpha), calibrated as above; x times 1/s in the kernel's
+rounding pass, W * s before q8). sq-x7a-rq asks whether a CPU loader could smooth the shipped q8 itself: W * s is
+quantized again from the q8 values instead of from float W (two roundings), so only s would need to ship.
 """
 import json
 from pathlib import Path
@@ -221,9 +222,9 @@ def row_outlier_linear(linear, n_float: int = 16, levels: int = 128):
 SMOOTH_ALPHA = 0.55   # sq-x7a; 0.55-0.7 measured, shaders/README.md
 
 
-def q8x7_linear(linear, x_max=None, alpha: float = SMOOTH_ALPHA):
-    """What sm_matmul_q8x7 computes, optionally after SmoothQuant-style smoothing (x_max given): q8 of W * s, x / s
-    rounded per row to q = nearest((x - lo) * (127 / (hi - lo))), then sw * (step * sum q w + lo * sum w)."""
+def q8x7_linear(linear, x_max=None, alpha: float = SMOOTH_ALPHA, requantize: bool = False):
+    """What sm_matmul_q8x7 computes, optionally after SmoothQuant-style smoothing (x_max given): q8 of W * s, x * (1/s)
+    (its `smooth`) rounded per row to q = nearest((x - lo) * (127 / (hi - lo))), then sw * (step * sum q w + lo * sum w)."""
     import torch
 
     class Q8x7(torch.nn.Module):
@@ -231,6 +232,9 @@ def q8x7_linear(linear, x_max=None, alpha: float = SMOOTH_ALPHA):
             super().__init__()
             w = linear.weight.detach().float()
             self.s = None if x_max is None else (x_max.clamp_min(1e-5) ** alpha / w.abs().amax(0).clamp_min(1e-5) ** (1 - alpha))
+            if requantize:   # what a CPU loader could do with the shipped (unsmoothed) q8: q8 again of q8(W) * s
+                q, sw = q8_tensors(w.numpy())
+                w = (q * sw[:, None].double()).float()
             self.wq, self.sw = q8_tensors((w if self.s is None else w * self.s[None, :]).numpy())
             self.wsum = self.wq.sum(1).float()
             self.bias = linear.bias
@@ -238,10 +242,10 @@ def q8x7_linear(linear, x_max=None, alpha: float = SMOOTH_ALPHA):
         def forward(self, x):
             shape = x.shape
             x2 = x.reshape(-1, shape[-1]).float()
-            if self.s is not None:
-                x2 = x2 / self.s[None, :]
+            if self.s is not None:   # the kernel's `smooth`: times the f32 1/s
+                x2 = x2 * (1.0 / self.s)[None, :]
             lo, hi = x2.amin(1), x2.amax(1)
-            inv = torch.where(hi > lo, 127.0 / (hi - lo).clamp_min(1e-30), torch.zeros_like(hi))
+            inv = torch.where(hi - lo > 1e-30, 127.0 / (hi - lo).clamp_min(1e-30), torch.zeros_like(hi))
             q = torch.round((x2 - lo[:, None]) * inv[:, None]).double()
             y = ((q @ self.wq.T).float() * ((hi - lo) / 127.0)[:, None] + lo[:, None] * self.wsum[None, :]) * self.sw[None, :]
             return (y + self.bias).reshape(*shape[:-1], -1)
@@ -279,7 +283,7 @@ def main(argv=None) -> int:
     calibration = [inputs["passage_250"], *inputs["batch_32"]]
     report = {}
     for mode in ["f16", "q8", "q8x16", "q8dyn-127", "q8dyn-63", "w7", "w7-x8", "q4", "sq63", "sq63-attn", "x7a-o16",
-                 "x7a-o16-all", "x7a-r16", "x7a", "sq-x7a"]:
+                 "x7a-o16-all", "x7a-r16", "x7a", "sq-x7a", "sq-x7a-rq"]:
         model = SentenceTransformer(str(model_dir()), device="cpu")
         calibrated = mode.startswith(("sq", "x7a"))
         stats = input_channel_max(model, calibration) if calibrated else {}
@@ -288,9 +292,10 @@ def main(argv=None) -> int:
             for parent, name, kind in linears(layer):
                 smooth = mode == "sq63" and kind != "ffn_out" or mode == "sq63-attn" and kind == "attn"
                 split = mode == "x7a-o16" and kind != "ffn_out" or mode == "x7a-o16-all"
-                seven = mode in ("x7a", "sq-x7a") and kind != "ffn_out"
+                seven = mode in ("x7a", "sq-x7a", "sq-x7a-rq") and kind != "ffn_out"
                 lin, x_max = getattr(parent, name), stats.get((i, id(parent), name))
-                setattr(parent, name, q8x7_linear(lin, x_max if mode == "sq-x7a" else None) if seven
+                setattr(parent, name, q8x7_linear(lin, x_max if mode != "x7a" else None, requantize=mode == "sq-x7a-rq")
+                        if seven
                         else smoothed_linear(lin, x_max, 63.0) if smooth
                         else outlier_split_linear(lin, x_max) if split
                         else row_outlier_linear(lin) if mode == "x7a-r16" else cls(lin))

@@ -145,7 +145,7 @@ class CpuKernels:
 
     def matmul(self, x: int, w: int, out: int, M: int, K: int, N: int, *, dtype: str = "f32", scales: int = 0,
                bias: int = 0, residual: int = 0, act: str = "none", int8_activations: bool = False,
-               fused_dot: bool = False) -> None:
+               fused_dot: bool = False, smooth: int = 0) -> None:
         """out[M, N] = act(x[M, K] @ W[N, K]^T + bias[N]) + residual[M, N], W in layout.py's `dtype` layout.
         q8p (q8 weights packed by `pack_q8`) is the fast q8 path: each row of x is rounded to int16
         (layout.q8_activation_max) and the sums are exact int32, as accurate as weight-only q8 and ~1.5x
@@ -153,13 +153,15 @@ class CpuKernels:
         then x is rounded to int8 (PyTorch's dynamic quantization), which costs accuracy (shaders/README.md).
         q8x7 (q8 weights packed by `pack_q8x7`) rounds each row of x to 7 bits over its [min, max] for the relaxed
         int8 dot product: faster than q8p, less accurate (measured, not used by the model code; shaders/README.md);
-        fused_dot picks the dot's form (one op: fast with VNNI; three: fast without), the results are the same."""
+        fused_dot picks the dot's form (one op: fast with VNNI; three: fast without), the results are the same;
+        smooth (a pointer to K f32, 0 = none) multiplies x per input channel before the rounding: SmoothQuant's 1/s,
+        for weights quantized as W * s."""
         if int8_activations and dtype != "q8":
             raise ValueError(f"int8_activations needs q8 weights, not {dtype!r}")
         if dtype not in DTYPES:
             raise ValueError(f"unknown weight dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-        if fused_dot and dtype != "q8x7":
-            raise ValueError(f"fused_dot is a q8x7 option, not one of {dtype!r}")
+        if (fused_dot or smooth) and dtype != "q8x7":
+            raise ValueError(f"fused_dot and smooth are q8x7 options, not ones of {dtype!r}")
         if dtype in ("q8", "q8p", "q8x7", "q4") and not scales:
             raise ValueError(f"{dtype} weights need their scales pointer")
         a = _act(act)
@@ -170,7 +172,7 @@ class CpuKernels:
         elif dtype == "q8p":
             self._glue.matmulQ8p(x, w, scales, bias, residual, out, M, K, N, a)
         elif dtype == "q8x7":
-            self._glue.matmulQ8x7(x, w, scales, bias, residual, out, M, K, N, a, 1 if fused_dot else 0)
+            self._glue.matmulQ8x7(x, w, scales, bias, residual, out, M, K, N, a, 1 if fused_dot else 0, smooth)
         elif dtype == "q8" and int8_activations:
             self._glue.matmulQ8Dynamic(x, w, scales, bias, residual, out, M, K, N, a)
         elif dtype == "q8":
