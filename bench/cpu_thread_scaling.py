@@ -16,10 +16,10 @@ twice: the fastest of its runs counts), and with f32 among several dtypes, f32's
 (the dtypes of a case run back to back) and then the median over the runs of a thread count: on a shared machine
 that ratio is steadier than either time.
 """
-import statistics
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
