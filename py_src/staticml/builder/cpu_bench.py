@@ -68,11 +68,11 @@ function weight(dtype, N, K) {
   if (dtype === "f16") return {w: put(new Uint16Array(N * K).map(() => 0x2000 + (Math.random() * 0x1000 | 0))), s: 0};
   if (dtype === "q4") return {w: put(randomBytes(N * K / 2)), s: put(f32(N * K / 32, 0.005, 0.01))};
   const raw = put(randomBytes(N * K)), s = put(f32(N, 0.0003, 0.0005));
-  if (dtype !== "q8p" && !dtype.startsWith("q8x7")) return {w: raw, s};
   if (dtype.startsWith("q8x7")) {   // panels, then an int32 sum per column (staticml.cpu.layout "q8x7")
     const w = cpu.alloc((((K + 7) & ~7) + 4) * 8 * Math.ceil(N / 8)); cpu.packQ8x7(raw, w, N, K);
     return {w, s, smooth: dtype.endsWith("mix") ? put(f32(K, 0.5, 2)) : 0};   // the accurate scheme smooths x
   }
+  if (dtype !== "q8p") return {w: raw, s};
   const w = cpu.alloc(N * K); cpu.packQ8(raw, w, N, K); return {w, s};
 }
 function linear(dtype, x, l, bias, res, out, M, K, N, act) {

@@ -40,12 +40,18 @@ def quantize_q4(w) -> tuple[bytes, bytes]:
     return words.tobytes(), scales.tobytes()
 
 
+def _padded_q8(wq: bytes, N: int, K: int) -> np.ndarray:
+    """q8 rows (quantize_q8's bytes: int8, rows padded to 4) as int8 [N rounded up to 8, K rounded up to 8], zeros
+    past N and K: what the q8p and q8x7 panels are cut from."""
+    padded = np.zeros((-(-N // PANEL) * PANEL, q8p_k(K)), np.int8)
+    padded[:N, :K] = np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K]
+    return padded
+
+
 def pack_q8p(wq: bytes, N: int, K: int) -> bytes:
     """q8 rows (quantize_q8's bytes: int8, rows padded to 4) -> q8p panels [ceil(N/8), Kp/2, 8, 2] int8."""
-    q = np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K]
-    kp, n8 = q8p_k(K), -(-N // PANEL) * PANEL
-    padded = np.zeros((n8, kp), np.int8)
-    padded[:N, :K] = q
+    padded = _padded_q8(wq, N, K)
+    n8, kp = padded.shape
     # [panel, column, pair, 2] -> [panel, pair, column, 2]
     out = np.ascontiguousarray(padded.reshape(n8 // PANEL, PANEL, kp // 2, 2).transpose(0, 2, 1, 3)).tobytes()
     assert len(out) == weight_nbytes("q8p", N, K)
@@ -55,10 +61,8 @@ def pack_q8p(wq: bytes, N: int, K: int) -> bytes:
 def pack_q8x7(wq: bytes, N: int, K: int) -> bytes:
     """q8 rows (quantize_q8's bytes) -> q8x7 panels [ceil(N/8), Kp/4, 8, 4] int8, then the int32 sum of each
     (padded) column: what the kernel `pack_q8x7` makes."""
-    q = np.frombuffer(wq, np.int8).reshape(N, -1)[:, :K]
-    kp, n8 = q8p_k(K), -(-N // PANEL) * PANEL
-    padded = np.zeros((n8, kp), np.int8)
-    padded[:N, :K] = q
+    padded = _padded_q8(wq, N, K)
+    n8, kp = padded.shape
     # [panel, column, quad, 4] -> [panel, quad, column, 4]
     panels = padded.reshape(n8 // PANEL, PANEL, kp // 4, 4).transpose(0, 2, 1, 3)
     out = np.ascontiguousarray(panels).tobytes() + padded.astype(np.int32).sum(axis=1).astype("<i4").tobytes()
